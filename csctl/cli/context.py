@@ -1,0 +1,43 @@
+"""The one context object of a csctl run: ledger, store, acting person, clock, language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from csctl.domain import clock
+from csctl.domain.auth import resolve_actor
+from csctl.models.config import AgentEntry
+from csctl.storage.ledger import Ledger, find_ledger
+from csctl.storage.store import Store
+
+
+class App:
+    """Resolved lazily: `csctl init` needs no ledger, `check` needs no acting person."""
+
+    def __init__(self, ledger_path: str | None, as_id: str | None, lang: str) -> None:
+        self.ledger_path = ledger_path
+        self.as_id = as_id
+        self.lang = lang
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return find_ledger(self.ledger_path, os.environ, Path.cwd())
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.ledger)
+
+    @cached_property
+    def actor(self) -> AgentEntry:
+        return resolve_actor(self.ledger.config, self.as_id, os.environ, self.ledger.root)
+
+    def now(self) -> dt.datetime:
+        return clock.now(self.ledger.config.tz)
+
+
+pass_app = click.make_pass_decorator(App)

@@ -1,0 +1,79 @@
+"""`check` and `fmt`: is every file valid, and is it written in canonical form?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from csctl.cli.context import App, pass_app
+from csctl.cli.render import to_json
+from csctl.i18n import msg
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+
+
+@click.command()
+@PATHS
+@click.option("--repair-duplicates", is_flag=True,
+              help="Give each duplicated ID but one a fresh ID (recorded as an event).")
+@click.option("--format", "style", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: a list of {path, line, message, warning}.")
+@pass_app
+def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str) -> None:
+    """Check records (default: the whole ledger): syntax, schema, references, IDs, history.
+
+    Prints each problem as `path:line: message`; exit 0 when clean, 1 when not.
+    """
+    from csctl.domain.integrity import check_ledger, repair_duplicates as repair
+
+    if repair_duplicates:
+        from csctl.domain.auth import require
+
+        require(app.actor, "records.repair")
+        renames = repair(app.store, app.actor, app.now())
+        for rename in renames:
+            click.echo(msg("repair.renamed", old=rename.old_id, new=rename.new_id,
+                           path=app.ledger.relative(rename.path)))
+        if not renames:
+            click.echo(msg("repair.none"), err=True)
+    report = check_ledger(app.store, list(paths) or None)
+    problems = report.sorted_problems()
+    if style == "json":
+        click.echo(to_json([
+            {"path": p.path, "line": p.line, "message": p.message, "warning": p.warning} for p in problems
+        ]), nl=False)
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+        summary = (msg("check.summary", count=report.files, problems=len(problems)) if problems
+                   else msg("check.clean", count=report.files))
+        click.echo(summary, err=True)
+    raise SystemExit(1 if report.errors else 0)
+
+
+@click.command()
+@PATHS
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 when any file is not in canonical form.")
+@pass_app
+def fmt(app: App, paths: tuple[Path, ...], check_only: bool) -> None:
+    """Rewrite records (default: all) in canonical form; a canonical file is left untouched."""
+    from csctl.domain.integrity import fmt_files
+
+    changed, problems = fmt_files(app.store, list(paths) or None, write=False)
+    if changed and not problems and not check_only:
+        from csctl.domain.auth import require
+
+        require(app.actor, "records.fmt")
+        changed, problems = fmt_files(app.store, list(paths) or None, write=True)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(2)
+    note = msg("fmt.would_change") if check_only else msg("fmt.changed")
+    for path in changed:
+        click.echo(f"{app.ledger.relative(path)}: {note}")
+    if check_only and changed:
+        click.echo(msg("fmt.summary", changed=len(changed)), err=True)
+        raise SystemExit(1)

@@ -1,0 +1,146 @@
+"""The root `csctl` group: global options, lazy sub-commands, the one exit point.
+
+Sub-commands are imported only when run, so a one-record command pays for its
+own module and no other. Every error leaves through `RootGroup.main` as one
+line on stderr with the exit code of SPEC §4; `--debug` (or `CSCTL_DEBUG=1`)
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from csctl import __version__
+from csctl.errors import CsctlError
+from csctl.i18n import LANGUAGES, language_from_environment, set_language
+
+# name -> "module:attribute", in the order of SPEC §3.
+COMMANDS: dict[str, str] = {
+    "init": "csctl.cli.setup:init",
+    "agent": "csctl.cli.setup:agent",
+    "git-setup": "csctl.cli.pending:git_setup",
+    "ticket": "csctl.cli.pending:ticket",
+    "remit": "csctl.cli.pending:remit",
+    "remark": "csctl.cli.pending:remark",
+    "refund": "csctl.cli.pending:refund",
+    "balance": "csctl.cli.pending:balance",
+    "customer": "csctl.cli.pending:customer",
+    "kb": "csctl.cli.pending:kb",
+    "alerts": "csctl.cli.pending:alerts",
+    "report": "csctl.cli.pending:report",
+    "check": "csctl.cli.integrity:check",
+    "fmt": "csctl.cli.integrity:fmt",
+    "merge-driver": "csctl.cli.pending:merge_driver",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are `module:attribute` strings, imported on first use."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *sorted(set(super().list_commands(ctx)) - set(self.lazy))]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+class RootGroup(LazyGroup):
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> NoReturn:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv or os.environ.get("CSCTL_DEBUG") == "1"
+        extra["standalone_mode"] = False
+        try:
+            result = super().main(argv, prog_name or "csctl", **extra)
+        except click.exceptions.NoArgsIsHelpError as err:
+            click.echo(err.ctx.get_help() if err.ctx else err.format_message())
+            sys.exit(0)
+        except click.UsageError as err:
+            where = err.ctx.command_path if err.ctx else "csctl"
+            _fail(f"{where}: {err.format_message()}", err.exit_code)
+        except click.ClickException as err:
+            _fail(err.format_message(), err.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+        except CsctlError as err:
+            if debug:
+                traceback.print_exc()
+            _fail(str(err), err.exit_code)
+        except ValidationError as err:
+            if debug:
+                traceback.print_exc()
+            first = err.errors(include_url=False)[0]
+            field = ".".join(str(p) for p in first["loc"]) or err.title
+            _fail(f"{field}: {first['msg'].removeprefix('Value error, ')}", 2)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader (`| head`) went away; that is not our error.
+            sys.stderr.close()
+            sys.exit(0)
+        except Exception as err:
+            if debug:
+                traceback.print_exc()
+                sys.exit(2)
+            _fail(f"internal error: {type(err).__name__}: {err} (run with --debug for details)", 2)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"csctl: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="csctl")
+@click.option("--ledger", "ledger_path", metavar="PATH", envvar=None,
+              help="The ledger folder (else $CSCTL_LEDGER, else the nearest parent with csctl.toml).")
+@click.option("--as", "as_id", metavar="ID",
+              help="Act as this roster ID (else $CSCTL_AGENT, else your git user.email).")
+@click.option("--lang", type=click.Choice(LANGUAGES),
+              help="Language of labels and messages (else csctl.toml, else your locale).")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def cli(ctx: click.Context, ledger_path: str | None, as_id: str | None, lang: str | None,
+        debug: bool) -> None:
+    """csctl — a customer-service ledger in plain TOML files under git.
+
+    Tickets, remittances, remarks, customers and knowledge-base entries, one
+    file per record, checked against the team's rules.
+    """
+    from csctl.cli.context import App
+
+    app = App(ledger_path, as_id, lang or "en")
+    app.lang = lang or _ledger_language(app) or language_from_environment() or "zh"
+    set_language(app.lang)
+    ctx.obj = app
+
+
+def _ledger_language(app: Any) -> str | None:
+    try:
+        locale: str = app.ledger.config.team.locale
+    except CsctlError:
+        return None  # no ledger here (yet), or a broken one: the command will say so
+    return locale
+
+
+def main() -> NoReturn:
+    cli.main()

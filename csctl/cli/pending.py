@@ -1,0 +1,52 @@
+"""Command groups whose workflows arrive with later issues.
+
+The tree of SPEC §3 exists from the start so that `csctl --help` shows the
+whole tool; running one of these says plainly that it is not built yet
+(exit 2), rather than pretending to work.
+"""
+
+from __future__ import annotations
+
+import click
+
+from csctl.errors import CsctlError
+
+# group -> (issue that builds it, what it will hold)
+LATER: dict[str, tuple[int, str]] = {
+    "ticket": (3, "Tickets: new/list/show/assign/take/note/judge/transfer/resolve/callback/close/reopen/log."),
+    "remit": (4, "Remittances: new/list/show/paid/verify/ship/cancel/pending/register/review."),
+    "remark": (5, "Order remarks: add/list/parse/lint/kinds."),
+    "refund": (5, "The refund register: register/list."),
+    "balance": (5, "Balance deductions on a buyer's chain: show."),
+    "customer": (6, "The customer archive: add/show/list/edit (contacts masked)."),
+    "kb": (6, "The knowledge base: add/edit/submit/approve/retire/search/show/list."),
+    "report": (7, "Summaries: daily/weekly/monthly/agents."),
+    "alerts": (3, "Everything overdue now, for cron (exit 1 when any)."),
+    "git-setup": (9, "Register the merge driver and the pre-commit hook in this clone."),
+    "merge-driver": (9, "Three-way merge of two edited copies of one record (run by git)."),
+}
+
+
+def _not_built(name: str) -> click.Command:
+    issue, summary = LATER[name]
+
+    @click.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                   help=f"{summary}\n\nNot built yet: arrives with issue #{issue}.",
+                   short_help=f"{summary.split(':')[0]} (not built yet, issue #{issue})")
+    def command() -> None:
+        raise CsctlError(f"{name}: not built yet (issue #{issue})")
+
+    return command
+
+
+ticket = _not_built("ticket")
+remit = _not_built("remit")
+remark = _not_built("remark")
+refund = _not_built("refund")
+balance = _not_built("balance")
+customer = _not_built("customer")
+kb = _not_built("kb")
+report = _not_built("report")
+alerts = _not_built("alerts")
+git_setup = _not_built("git-setup")
+merge_driver = _not_built("merge-driver")

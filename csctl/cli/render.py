@@ -1,0 +1,88 @@
+"""Output styles for listings: table, markdown, csv, json (SPEC §3).
+
+JSON is for scripts: stable English keys and raw values (enumeration keys,
+money as strings, ISO times). The other styles are for people: headers and
+labels in the user's language, Chinese aligned by display width.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from csctl.i18n import language, msg
+from csctl.models.base import LabeledEnum, format_money
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # an i18n message key
+    show: Callable[[Any], str] | None = None
+
+
+def display(value: Any) -> str:
+    """A value as a person reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, LabeledEnum):
+        return value.label(language())
+    if isinstance(value, bool):
+        return ("是" if value else "否") if language() == "zh" else ("yes" if value else "no")
+    if isinstance(value, Decimal):
+        return format_money(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list):
+        return ", ".join(display(v) for v in value)
+    return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON carries it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format_money(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n"
+
+
+def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: str) -> str:
+    if style == "json":
+        return to_json([{c.key: row.get(c.key) for c in columns} for row in rows])
+    headers = [msg(c.header) for c in columns]
+    body = [[(c.show or display)(row.get(c.key)) for c in columns] for row in rows]
+    if style == "csv":
+        out = io.StringIO()
+        # The byte-order mark makes Excel read the file as UTF-8, Chinese included.
+        out.write("\ufeff")
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(headers)
+        writer.writerows(body)
+        return out.getvalue()
+    from tabulate import tabulate  # imported only when a table is printed
+
+    table = tabulate(
+        body, headers=headers, tablefmt="pipe" if style == "markdown" else "simple",
+        disable_numparse=True,
+    )
+    return table + "\n"

@@ -1,0 +1,1 @@
+"""Files shipped with csctl: the default templates a new ledger starts from."""

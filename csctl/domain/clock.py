@@ -1,0 +1,44 @@
+"""The clock: `CSCTL_NOW` when set (tests, replays, back-filling), else the system clock.
+
+Read at call time, never at import, so one process can be driven through time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+from csctl.errors import InvalidInput
+
+
+def parse_moment(text: str, tz: ZoneInfo, field: str) -> dt.datetime:
+    """An ISO date or date-time; without an offset it is read in the ledger's time zone."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{field}: not an ISO date-time: {text!r} (e.g. 2026-11-23T09:30 or 2026-11-23T09:30+08:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.replace(microsecond=0)
+
+
+def now(tz: ZoneInfo) -> dt.datetime:
+    """The current moment in the ledger's time zone, whole seconds."""
+    fixed = os.environ.get("CSCTL_NOW")
+    if fixed:
+        return parse_moment(fixed, tz, "CSCTL_NOW").astimezone(tz)
+    return dt.datetime.now(tz).replace(microsecond=0)
+
+
+def when_done(at: str | None, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime | None]:
+    """(`at`, `recorded_at`) for an event: `--at` back-dates an action, never forward-dates it."""
+    current = now(tz)
+    if at is None:
+        return current, None
+    moment = parse_moment(at, tz, "--at").astimezone(tz)
+    if moment > current:
+        raise InvalidInput(f"--at: {at} is in the future (now is {current.isoformat()})")
+    return moment, (current if moment != current else None)

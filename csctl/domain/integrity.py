@@ -1,0 +1,296 @@
+"""`check`, `fmt` and the duplicate-ID repair: the ledger's integrity, file by file.
+
+Checks never raise: each rule returns what it found, and `check_ledger` turns
+that into `Problem`s with `path:line` (as beancount's validations do). Rules of
+later workflows join `RECORD_RULES` under their kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from csctl.errors import CsctlError, Problem, RecordError
+from csctl.i18n import msg
+from csctl.models.base import Event, Record
+from csctl.models.config import AgentEntry, LedgerConfig
+from csctl.models.kinds import AGENT, KINDS, Kind
+from csctl.storage import ids
+from csctl.storage.atomic import create_exclusive
+from csctl.storage.locate import Loc, key_lines, line_of
+from csctl.storage.store import Store, parse_record, read_text
+from csctl.storage.toml_io import dump_record
+
+
+@dataclass
+class CheckContext:
+    """What rules may consult besides the record: the roster and the IDs on file."""
+
+    config: LedgerConfig | None
+    known: dict[str, set[str]]
+
+    def exists(self, kind: str, value: str) -> bool | None:
+        """Whether `value` names an existing `kind`; None when that cannot be told."""
+        if kind == AGENT:
+            return None if self.config is None else self.config.agent(value) is not None
+        return value in self.known[kind]
+
+
+Finding = tuple[Loc, str]
+Rule = Callable[[Record, Kind, CheckContext], Iterable[Finding]]
+
+
+def rule_references(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    for name, target in kind.references.items():
+        value = getattr(record, name)
+        values = value if isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            if item is not None and ctx.exists(target, item) is False:
+                where = f"{name}.{index}" if isinstance(value, list) else name
+                yield (name,), msg(
+                    "check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=item
+                )
+    remarks = getattr(record, "remarks", [])
+    for index, remark in enumerate(remarks):
+        if ctx.exists(AGENT, remark.by) is False:
+            yield ("remarks", index, "by"), msg(
+                "check.unknown_ref", field=f"remarks.{index}.by", kind=msg("kind.agent"), value=remark.by
+            )
+    for index, event in enumerate(record.events):
+        if ctx.exists(AGENT, event.by) is False:
+            yield ("events", index, "by"), msg(
+                "check.unknown_ref", field=f"events.{index}.by", kind=msg("kind.agent"), value=event.by
+            )
+
+
+def rule_event_order(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    previous: Event | None = None
+    for index, event in enumerate(record.events):
+        if previous is not None and event.written_at < previous.written_at:
+            yield ("events", index, "at"), msg(
+                "check.event_order", index=index, at=_stamp(event.written_at),
+                previous=_stamp(previous.written_at),
+            )
+        previous = event
+    if record.events and record.created > record.events[0].at:
+        yield ("created",), msg(
+            "check.created_after_event", created=_stamp(record.created), first=_stamp(record.events[0].at)
+        )
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
+# Each workflow adds its own rules here under its kind's name.
+RECORD_RULES: dict[str, tuple[Rule, ...]] = {name: () for name in KINDS}
+
+
+@dataclass
+class CheckReport:
+    files: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def sorted_problems(self) -> list[Problem]:
+        return sorted(self.problems, key=lambda p: (p.path, p.line or 0, p.message))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if not p.warning]
+
+
+def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kind | None, Path]]]:
+    """(whether csctl.toml is included, the record files to look at) for PATH arguments."""
+    if not paths:
+        return True, list(store.iter_paths())
+    with_config = False
+    chosen: list[tuple[Kind | None, Path]] = []
+    root = store.ledger.root.resolve()
+    for given in paths:
+        path = given.resolve()
+        if not path.exists():
+            raise CsctlError(f"{given}: no such file or folder")
+        if path == store.ledger.config_path.resolve():
+            with_config = True
+            continue
+        if path != root and root not in path.parents:
+            raise CsctlError(msg("check.outside", path=given, ledger=store.ledger.root))
+        if path.is_dir():
+            if path == root:
+                with_config = True
+            if path in (root, store.ledger.records.resolve()):
+                chosen.extend(store.iter_paths())
+                continue
+            chosen.extend(
+                (store.kind_of(p), p) for p in sorted(path.rglob("*.toml")) if not p.name.startswith(".")
+            )
+        else:
+            chosen.append((store.kind_of(path), path))
+    return with_config, chosen
+
+
+def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
+    ledger = store.ledger
+    report = CheckReport()
+    with_config, chosen = select(store, paths)
+    config: LedgerConfig | None = None
+    try:
+        config = ledger.config
+    except RecordError as err:
+        if with_config:
+            report.problems.append(Problem(ledger.relative(err.path), err.line, err.message))
+    if with_config:
+        report.files += 1
+    known: dict[str, set[str]] = {name: set() for name in KINDS}
+    for kind, path in store.iter_paths():
+        known[kind.name].add(path.stem)
+    ctx = CheckContext(config, known)
+    declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
+    with ledger.lock(exclusive=False, what="check"):
+        for kind, path in chosen:
+            report.files += 1
+            where = ledger.relative(path)
+            if kind is None:
+                report.problems.append(Problem(where, None, msg("check.not_record")))
+                continue
+            try:
+                text = read_text(path)
+                record = parse_record(path, text, kind)
+            except RecordError as err:
+                report.problems.append(Problem(where, err.line, err.message))
+                continue
+            declared[(kind.name, record.id)].append(path)
+            lines = key_lines(text)
+            for loc, message in _findings(store, kind, path, record, ctx):
+                report.problems.append(Problem(where, line_of(lines, loc), message))
+    report.problems.extend(_duplicate_problems(store, declared))
+    return report
+
+
+def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckContext) -> Iterator[Finding]:
+    yield from _placement(store, kind, path, record)
+    for rule in (*COMMON_RULES, *RECORD_RULES[kind.name]):
+        yield from rule(record, kind, ctx)
+
+
+def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator[Finding]:
+    if kind.prefix and (ids.ID_PATTERN.fullmatch(record.id) is None or record.id[0] != kind.prefix):
+        yield ("id",), f"id: {record.id!r} is not a {msg('kind.' + kind.name)} ID (e.g. {kind.prefix}-261123-0F3KQ)"
+        return
+    if record.id != path.stem:
+        yield ("id",), msg("check.id_mismatch", id=record.id, stem=path.stem)
+        return
+    expected = store.path_for(kind, record.id, record.created.date())
+    if kind.prefix is None and expected.parent != path.parent:
+        # A remark file is filed by the month of its first remark; any month folder will do
+        # as long as the order has one file only (duplicates are reported apart).
+        return
+    if expected.resolve() != path.resolve():
+        yield ("id",), msg("check.misplaced", expected=store.ledger.relative(expected))
+
+
+def _duplicate_problems(store: Store, declared: dict[tuple[str, str], list[Path]]) -> Iterator[Problem]:
+    for (kind_name, record_id), paths in sorted(declared.items()):
+        kind = KINDS[kind_name]
+        others = set(paths)
+        if kind.prefix:
+            canonical = store.path_for(kind, record_id)
+            if canonical.is_file():
+                others.add(canonical)
+        else:
+            others.update(store.folder(kind).glob(f"*/*/{record_id}.toml"))
+        others = {p.resolve() for p in others}
+        if len(others) < 2:
+            continue
+        for path in sorted(p for p in others if p in {q.resolve() for q in paths}):
+            rest = ", ".join(store.ledger.relative(p) for p in sorted(others) if p != path)
+            yield Problem(store.ledger.relative(path), None, msg("check.duplicate", id=record_id, others=rest))
+
+
+def find_duplicates(store: Store) -> dict[tuple[Kind, str], list[Path]]:
+    """Files declaring the same ID, for every kind with generated IDs."""
+    groups: dict[tuple[Kind, str], list[Path]] = defaultdict(list)
+    for kind, path in store.iter_paths():
+        if kind.prefix is None:
+            continue
+        try:
+            record = store.load(kind, path)
+        except CsctlError:
+            continue  # `check` reports unreadable files; they cannot be renamed safely
+        groups[(kind, record.id)].append(path)
+    return {key: paths for key, paths in groups.items() if len(paths) > 1}
+
+
+@dataclass(frozen=True)
+class Rename:
+    kind: Kind
+    old_id: str
+    new_id: str
+    path: Path
+
+
+def repair_duplicates(store: Store, actor: AgentEntry, now: dt.datetime) -> list[Rename]:
+    """Give every duplicate but one a fresh ID, and record the rename as an event.
+
+    The file already at the ID's own path keeps it (else the one created
+    first); the others are re-filed under a new ID at their right path.
+    References to the old ID keep naming the record that kept it.
+    """
+    done: list[Rename] = []
+    tz = store.ledger.config.tz
+    with store.ledger.lock(exclusive=True, what="repair duplicates"):
+        for (kind, record_id), paths in sorted(find_duplicates(store).items(), key=lambda kv: kv[0][1]):
+            canonical = store.path_for(kind, record_id).resolve()
+            records = [(p, store.load(kind, p)) for p in paths]
+            records.sort(key=lambda pr: (pr[0].resolve() != canonical, pr[1].created, str(pr[0])))
+            for path, record in records[1:]:
+                done.append(_rename(store, kind, path, record, actor, now.astimezone(tz)))
+    return done
+
+
+def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEntry, now: dt.datetime) -> Rename:
+    assert kind.prefix is not None
+    local = record.created.astimezone(store.ledger.config.tz)
+    while True:
+        folder = store.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
+        taken = [p.stem for p in folder.glob("*.toml")] if folder.is_dir() else []
+        new_id = ids.new_id(kind.prefix, local, taken)
+        event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)  # type: ignore[call-arg]
+        renamed = record.with_event(event, id=new_id)
+        target = store.path_for(kind, new_id)
+        if create_exclusive(target, dump_record(renamed).encode("utf-8")):
+            store.written.append(target)
+            store.remove(path)
+            return Rename(kind, record.id, new_id, target)
+
+
+def fmt_files(store: Store, paths: list[Path] | None, write: bool) -> tuple[list[Path], list[Problem]]:
+    """Records not in canonical form (rewritten when `write`), and files that cannot be read.
+
+    When any file cannot be read nothing is written: fixing it comes first.
+    """
+    _, chosen = select(store, paths)
+    ledger = store.ledger
+    changed: list[tuple[Path, Kind, Record]] = []
+    problems: list[Problem] = []
+    with ledger.lock(exclusive=write, what="fmt"):
+        for kind, path in chosen:
+            if kind is None:
+                problems.append(Problem(ledger.relative(path), None, msg("check.not_record")))
+                continue
+            try:
+                text = read_text(path)
+                record = parse_record(path, text, kind)
+            except RecordError as err:
+                problems.append(Problem(ledger.relative(path), err.line, err.message))
+                continue
+            if dump_record(record) != text:
+                changed.append((path, kind, record))
+        if write and not problems:
+            for path, kind, record in changed:
+                store.rewrite(path, kind, record)
+    return [path for path, _, _ in changed], problems

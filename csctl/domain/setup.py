@@ -1,0 +1,158 @@
+"""`csctl init`: a new ledger with the layout of SPEC §1 and its first admin."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+
+import tomli_w
+from pydantic import ValidationError
+
+from csctl.errors import CsctlError
+from csctl.i18n import msg
+from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.storage.atomic import create_exclusive, write_atomic
+from csctl.storage.ledger import CACHE, CONFIG_NAME, RECORDS, TEMPLATES
+from csctl.storage.locate import schema_problems
+from csctl.storage.toml_io import parse_toml
+
+GITATTRIBUTES = """\
+# Records merge with csctl's driver (run `csctl git-setup` once per clone):
+# histories are united by time, different fields both kept.
+records/**/*.toml merge=csctl
+*.toml text eol=lf
+"""
+
+GITIGNORE = f"""\
+# csctl's derived cache and lock: rebuilt on demand, never committed.
+{CACHE}/
+"""
+
+
+def _value(value: str) -> str:
+    """A TOML string literal, escaped the way tomli-w writes it."""
+    return tomli_w.dumps({"v": value}).split(" = ", 1)[1].rstrip("\n")
+
+
+def config_text(team: str, timezone: str, locale: str, admin: AgentEntry) -> str:
+    return f"""\
+# csctl ledger settings, read by every csctl command and validated by `csctl check`.
+# Edit by hand, or with `csctl agent add/edit` (which keep these comments).
+
+[team]
+name = {_value(team)}
+# Times in records are written in this zone (IANA name).
+timezone = {_value(timezone)}
+# Language of labels and messages: zh or en (`--lang` overrides).
+locale = {_value(locale)}
+
+[calendar]
+# Public holidays (no work) and make-up workdays (调休, a weekend day worked),
+# used when deadlines are counted in working hours.
+holidays = []
+workdays = []
+
+[calendar.hours]
+# Opening hours per weekday, "HH:MM-HH:MM", or "" for a day off
+# (seed: Mon-Fri 08:30-17:00, Sat-Sun 08:30-16:00).
+mon = "08:30-17:00"
+tue = "08:30-17:00"
+wed = "08:30-17:00"
+thu = "08:30-17:00"
+fri = "08:30-17:00"
+sat = "08:30-16:00"
+sun = "08:30-16:00"
+
+[remarks]
+# strftime format of the date that ends a remark: +小王/11.23
+date_format = "%m.%d"
+
+[git]
+# Commit each change with a message saying what was done, by whom, to which record.
+autocommit = false
+
+[lock]
+# Seconds to wait while another csctl command (a person, a cron job) is writing.
+timeout = 30
+
+# The team (SPEC §2). `name` is the name written in remarks (客服名), `staff_no`
+# the number said on the phone (工号). role: admin, supervisor, agent,
+# assistant, tech, viewer.
+[[agents]]
+id = {_value(admin.id)}
+name = {_value(admin.name)}
+role = "admin"
+"""
+
+
+def default_templates() -> list[tuple[str, bytes]]:
+    folder = resources.files("csctl.data") / "templates"
+    return sorted(
+        (entry.name, entry.read_bytes()) for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
+
+
+def init_ledger(
+    root: Path,
+    admin_id: str,
+    admin_name: str,
+    team: str | None = None,
+    timezone: str = "Asia/Shanghai",
+    locale: str = "zh",
+    git: bool = True,
+) -> Path:
+    """Write a new ledger into `root` (created if needed); refuse one that holds a ledger."""
+    root = root.expanduser()
+    if (root / CONFIG_NAME).exists():
+        raise CsctlError(msg("ledger.exists", path=root))
+    if root.exists() and not root.is_dir():
+        raise CsctlError(f"{root}: not a folder")
+    admin = _checked_admin(admin_id, admin_name)
+    text = config_text(team or root.resolve().name, timezone, locale, admin)
+    try:
+        LedgerConfig.model_validate(parse_toml(text))
+    except ValidationError as err:  # a bad --timezone or --team value
+        raise CsctlError(schema_problems(text, err)[0][1]) from None
+
+    root.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    try:
+        for relative, data in [
+            (".gitattributes", GITATTRIBUTES.encode()),
+            (".gitignore", GITIGNORE.encode()),
+            (f"{RECORDS}/.gitkeep", b""),
+            *((f"{TEMPLATES}/{name}", data) for name, data in default_templates()),
+        ]:
+            path = root / relative
+            if path.exists():
+                continue  # a folder being turned into a ledger keeps what it has
+            write_atomic(path, data)
+            created.append(path)
+        # Written last and exclusively: two inits racing on one folder cannot both win.
+        if not create_exclusive(root / CONFIG_NAME, text.encode("utf-8")):
+            raise CsctlError(msg("ledger.exists", path=root))
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    if git and shutil.which("git") and not _inside_git(root):
+        subprocess.run(["git", "init", "-q", str(root)], check=False)
+    return root
+
+
+def _checked_admin(admin_id: str, admin_name: str) -> AgentEntry:
+    try:
+        return AgentEntry(id=admin_id, name=admin_name, role=Role.ADMIN)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        field = {"id": "--admin", "name": "--name"}.get(str(first["loc"][0]), str(first["loc"][0]))
+        raise CsctlError(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _inside_git(folder: Path) -> bool:
+    result = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, text=True
+    )
+    return result.returncode == 0

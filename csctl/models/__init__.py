@@ -1,0 +1,1 @@
+"""Pydantic models of every record kind and of the ledger's settings."""

@@ -1,0 +1,146 @@
+"""Shared building blocks of every record: money, timestamps, labelled enumerations, events.
+
+Stored form (SPEC §1): money is a string with exactly two decimals, times are
+offset date-times in whole seconds, enumerations are stable English keys. The
+models enforce that form on read, so a record that validates is a record that
+writes back byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+_MONEY_TEXT = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
+CENT = Decimal("0.01")
+
+
+def parse_money(value: Any) -> Decimal:
+    """Read an amount in yuan; never round: `1.005` is refused rather than changed."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("money must be written as a string such as \"288.00\", not a number")
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, Decimal):
+        value = format(value, "f")
+    if not isinstance(value, str):
+        raise ValueError("money must be a string such as \"288.00\"")
+    text = value.strip().replace(",", "")
+    if not _MONEY_TEXT.fullmatch(text):
+        raise ValueError(f"not an amount in yuan with at most two decimals: {value!r}")
+    try:
+        return Decimal(text).quantize(CENT)
+    except InvalidOperation as err:  # pragma: no cover - the pattern already excludes this
+        raise ValueError(f"not an amount: {value!r}") from err
+
+
+def format_money(value: Decimal) -> str:
+    return f"{value.quantize(CENT):f}"
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    PlainSerializer(format_money, return_type=str, when_used="always"),
+]
+
+
+def _normalize_stamp(value: dt.datetime) -> dt.datetime:
+    """Require an offset; keep whole seconds; use a plain `datetime.timezone` (picklable)."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
+    return value.replace(microsecond=0, tzinfo=dt.timezone(offset))
+
+
+Stamp = Annotated[dt.datetime, AfterValidator(_normalize_stamp)]
+
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+AGENT_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
+
+
+class LabeledEnum(StrEnum):
+    """A stored English key whose Chinese and English labels live in `csctl.i18n`."""
+
+    def label(self, lang: str) -> str:
+        from csctl.i18n import enum_label
+
+        return enum_label(self, lang)
+
+
+class Model(BaseModel):
+    """Strict base: unknown keys in a file are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+# Scalars an event may carry besides its fixed keys; nested tables would break
+# the one-`[[events]]`-block-per-event layout.
+EventValue = str | int | bool | Decimal | dt.date | dt.datetime | list[str] | list[int]
+
+
+class Event(BaseModel):
+    """One line of a record's audit trail: when, who, what, plus what the action needs.
+
+    `at` is when it happened (back-dated with `--at`); `recorded_at` is set only
+    when that differs from the moment csctl wrote it.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    FIXED_KEYS: ClassVar[tuple[str, ...]] = ("at", "by", "action", "recorded_at")
+
+    at: Stamp
+    by: str
+    action: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$")]
+    recorded_at: Stamp | None = None
+
+    @model_validator(mode="after")
+    def _check_extras(self) -> Self:
+        for key, value in (self.model_extra or {}).items():
+            if not BARE_KEY.fullmatch(key):
+                raise ValueError(f"event key {key!r} must be letters, digits, - or _")
+            if isinstance(value, float):
+                raise ValueError(f"{key}: numbers with a fraction must be strings (money)")
+            if isinstance(value, dict):
+                raise ValueError(f"{key}: an event value cannot be a table")
+            if isinstance(value, dt.datetime):
+                self.__pydantic_extra__[key] = _normalize_stamp(value)  # type: ignore[index]
+        return self
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @property
+    def written_at(self) -> dt.datetime:
+        """When csctl wrote the event: the order a history must follow."""
+        return self.recorded_at or self.at
+
+
+class Record(Model):
+    """A record file: its ID, when it was created, and its history (`[[events]]`, always last)."""
+
+    id: str
+    created: Stamp
+    events: list[Event] = Field(default_factory=list)
+
+    def with_event(self, event: Event, **changes: Any) -> Self:
+        """A copy with `changes` applied and `event` appended; validated like a read."""
+        data = self.model_dump()
+        data.update(changes)
+        data["events"] = [*self.model_dump()["events"], event.model_dump(exclude_none=True)]
+        return type(self).model_validate(data)

@@ -1,0 +1,181 @@
+"""The five record kinds of SPEC §1, as their files hold them.
+
+These are the shared shapes; each workflow (tickets, remittances, remarks,
+customers, knowledge base) adds its rules in `csctl.domain`. Derived fields
+(`status`, `assignee`) are stored for readers and reviewers of `git diff`, but
+the events are the truth they are replayed from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import Field
+
+from csctl.models.base import LabeledEnum, Model, Money, Record, Stamp
+
+Text = Annotated[str, Field(min_length=1)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
+
+
+class TicketKind(LabeledEnum):
+    CONSULTATION = "consultation"
+    COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
+    REQUIREMENT = "requirement"
+    MAINTENANCE = "maintenance"
+    BUSINESS = "business"
+
+
+class Channel(LabeledEnum):
+    PHONE = "phone"
+    ONLINE = "online"
+    EMAIL = "email"
+    VISIT = "visit"
+    OUTBOUND = "outbound"
+    FIELD = "field"
+
+
+class Urgency(LabeledEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(LabeledEnum):
+    NEW = "new"
+    ASSIGNED = "assigned"
+    TRANSFERRED = "transferred"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Ticket(Record):
+    kind: TicketKind
+    channel: Channel
+    subject: Text
+    description: str | None = None
+    urgency: Urgency = Urgency.NORMAL
+    status: TicketStatus = TicketStatus.NEW
+    customer: str | None = None
+    caller: str | None = None
+    phone: Phone | None = None
+    region: str | None = None
+    assignee: str | None = None
+    department: str | None = None
+    follows: str | None = None
+    followups: list[str] = Field(default_factory=list)
+    kb: list[str] = Field(default_factory=list)
+    # 5W1H of seed 001: when, who, where, what, why, how.
+    occurred: str | None = None
+    who: str | None = None
+    where: str | None = None
+    what: str | None = None
+    why: str | None = None
+    how: str | None = None
+    # A complaint's real cause and the remedy the customer wants (seed 002 投诉受理).
+    cause: str | None = None
+    wanted: str | None = None
+
+
+class RemittanceStatus(LabeledEnum):
+    ORDERED = "ordered"
+    PAID = "paid"
+    VERIFIED = "verified"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class Item(Model):
+    code: Text
+    size: Text
+    qty: Annotated[int, Field(ge=1)]
+
+
+class Payment(Model):
+    date: dt.date
+    method: Text
+    bank: Text
+    amount: Money
+
+
+class Remittance(Record):
+    buyer: Text
+    agent: str
+    address: Text
+    amount: Money
+    status: RemittanceStatus = RemittanceStatus.ORDERED
+    shop_ordered: bool = False
+    shop_trade: str | None = None
+    customer: str | None = None
+    waybill: str | None = None
+    not_duplicate_of: list[str] = Field(default_factory=list)
+    payment: Payment | None = None
+    items: Annotated[list[Item], Field(min_length=1)]
+
+
+class Remark(Model):
+    at: Stamp
+    by: str
+    kind: Text
+    text: Text
+
+
+class RemarkFile(Record):
+    """Every remark on one shop order; the file is named by the order number."""
+
+    buyer: str | None = None
+    remarks: list[Remark] = Field(default_factory=list)
+
+
+class Customer(Record):
+    name: Text
+    phone: Phone | None = None
+    region: str | None = None
+    street: str | None = None
+    organisation: str | None = None
+    address: str | None = None
+    qq: str | None = None
+    wechat: str | None = None
+    email: str | None = None
+    needs: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+class KbStatus(LabeledEnum):
+    DRAFT = "draft"
+    REVIEW = "review"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class KbEntry(Record):
+    question: Text
+    answer: Text
+    status: KbStatus = KbStatus.DRAFT
+    author: str
+    steps: list[str] = Field(default_factory=list)
+    cases: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+__all__ = [
+    "Channel",
+    "Customer",
+    "Item",
+    "KbEntry",
+    "KbStatus",
+    "Payment",
+    "Remark",
+    "RemarkFile",
+    "Remittance",
+    "RemittanceStatus",
+    "Stamp",
+    "Ticket",
+    "TicketKind",
+    "TicketStatus",
+    "Urgency",
+]

@@ -1,0 +1,124 @@
+"""Finding a ledger and reading its settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from csctl.errors import CsctlError, RecordError
+from csctl.i18n import msg
+from csctl.models.config import LedgerConfig
+from csctl.storage.locate import schema_problems
+from csctl.storage.atomic import write_atomic
+from csctl.storage.lock import ledger_lock
+from csctl.storage.toml_io import TomlSyntaxError, parse_toml
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
+
+CONFIG_NAME = "csctl.toml"
+RECORDS = "records"
+TEMPLATES = "templates"
+CACHE = ".csctl"
+
+
+class Ledger:
+    """A ledger folder: `csctl.toml`, `records/`, `templates/`, and the `.csctl/` cache."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def records(self) -> Path:
+        return self.root / RECORDS
+
+    @property
+    def templates(self) -> Path:
+        return self.root / TEMPLATES
+
+    @property
+    def cache(self) -> Path:
+        return self.root / CACHE
+
+    @cached_property
+    def config(self) -> LedgerConfig:
+        return load_config(self.config_path)
+
+    def reload_config(self) -> LedgerConfig:
+        self.__dict__.pop("config", None)
+        return self.config
+
+    @contextmanager
+    def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
+        timeout = float(os.environ.get("CSCTL_LOCK_TIMEOUT") or self.config.lock.timeout)
+        with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=timeout, what=what):
+            yield
+
+    def relative(self, path: Path) -> str:
+        """A path as printed in messages: relative to the ledger when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def load_config(path: Path) -> LedgerConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise CsctlError(f"{path}: cannot read: {err.strerror}") from err
+    try:
+        data = parse_toml(text)
+    except TomlSyntaxError as err:
+        raise RecordError(path, err.line, err.message) from None
+    try:
+        return LedgerConfig.model_validate(data)
+    except ValidationError as err:
+        line, message = schema_problems(text, err)[0]
+        raise RecordError(path, line, message) from None
+
+
+def find_ledger(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Ledger:
+    """`--ledger`, else `CSCTL_LEDGER`, else the nearest parent holding `csctl.toml` (SPEC §1)."""
+    given = explicit or env.get("CSCTL_LEDGER")
+    if given:
+        root = Path(given).expanduser()
+        if not (root / CONFIG_NAME).is_file():
+            raise CsctlError(f"{root}: no {CONFIG_NAME} here, so not a csctl ledger")
+        return Ledger(root.resolve())
+    here = cwd.resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return Ledger(folder)
+    raise CsctlError(msg("ledger.none"))
+
+
+def edit_config(ledger: Ledger, change: Callable[[TOMLDocument], None]) -> LedgerConfig:
+    """Change `csctl.toml` in place, keeping its comments and layout; validated before writing.
+
+    The caller's `change` edits a tomlkit document; the result must still be a
+    valid configuration, or nothing is written.
+    """
+    import tomlkit  # only commands that edit the settings pay for it
+
+    with ledger.lock(exclusive=True, what=CONFIG_NAME):
+        document = tomlkit.parse(ledger.config_path.read_text(encoding="utf-8"))
+        change(document)
+        text = tomlkit.dumps(document)
+        try:
+            config = LedgerConfig.model_validate(parse_toml(text))
+        except ValidationError as err:
+            raise CsctlError(f"{CONFIG_NAME}: {schema_problems(text, err)[0][1]}") from None
+        write_atomic(ledger.config_path, text.encode("utf-8"))
+    ledger.__dict__["config"] = config
+    return config

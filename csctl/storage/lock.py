@@ -1,0 +1,63 @@
+"""The ledger lock: one `flock` on `.csctl/lock`, a file that is never deleted.
+
+Writers hold it exclusively from the read to the write, so a person and a cron
+job changing the same record never lose each other's change; multi-record
+readers (`check`, reports, alerts) hold it shared and so see no half-done
+batch. The kernel drops a `flock` when its holder dies, so a killed command
+never blocks the next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from csctl.errors import LockTimeout
+from csctl.i18n import msg
+
+# Say what we wait for once the wait is long enough to be noticed.
+NOTICE_AFTER = 1.0
+_POLL = 0.02
+
+
+@contextmanager
+def ledger_lock(
+    lock_path: Path, *, exclusive: bool, timeout: float, what: str
+) -> Iterator[None]:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        if exclusive:
+            raise
+        # A read-only ledger (a checkout on a shared mount) can still be read.
+        yield
+        return
+    mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+    try:
+        _acquire(fd, mode, timeout, what)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
+    started = time.monotonic()
+    noticed = False
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise LockTimeout(msg("lock.timeout", seconds=f"{timeout:g}")) from None
+            if not noticed and waited >= NOTICE_AFTER:
+                print(msg("lock.waiting", what=what), file=sys.stderr, flush=True)
+                noticed = True
+            time.sleep(_POLL)

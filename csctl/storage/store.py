@@ -1,0 +1,205 @@
+"""The store: the only code that reads or writes record files.
+
+Every change is a read-modify-write under the exclusive ledger lock: read the
+record fresh, let the caller change it, check that history only grew, render
+the canonical text, check that the text parses back to the same record, and
+replace the file atomically. New records are created with `os.link`, so a new
+file never lands on an existing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from csctl.errors import CsctlError, NotFound, RecordError
+from csctl.i18n import msg
+from csctl.models.base import Record
+from csctl.models.kinds import KIND_BY_FOLDER, KIND_BY_PREFIX, Kind
+from csctl.storage import ids
+from csctl.storage.atomic import create_exclusive, write_atomic
+from csctl.storage.ledger import Ledger
+from csctl.storage.locate import schema_problems
+from csctl.storage.toml_io import TomlSyntaxError, dump_record, parse_toml
+
+R = TypeVar("R", bound=Record)
+
+
+def parse_record(path: Path, text: str, kind: Kind) -> Record:
+    """A record from its file text; `RecordError` with `path:line` when it is not one."""
+    try:
+        data = parse_toml(text)
+    except TomlSyntaxError as err:
+        raise RecordError(path, err.line, err.message) from None
+    try:
+        return kind.model.model_validate(data)
+    except ValidationError as err:
+        line, message = schema_problems(text, err)[0]
+        raise RecordError(path, line, message) from None
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordError(path, None, f"not UTF-8 text (byte {err.start})") from None
+    except FileNotFoundError:
+        raise NotFound(f"{path}: no such file") from None
+    except OSError as err:
+        raise RecordError(path, None, f"cannot read: {err.strerror}") from None
+
+
+class Store:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        # Paths this command wrote, for autocommit and for messages.
+        self.written: list[Path] = []
+
+    # ----- where things are -------------------------------------------------
+    def folder(self, kind: Kind) -> Path:
+        return self.ledger.records / kind.folder
+
+    def path_for(self, kind: Kind, record_id: str, created: dt.date | None = None) -> Path:
+        """The one path a record may have: `<folder>/[YYYY/MM/]<id>.toml`."""
+        base = self.folder(kind)
+        if kind.dated:
+            day = ids.id_date(record_id) if kind.prefix else created
+            if day is None:
+                raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
+            base = base / f"{day:%Y}" / f"{day:%m}"
+        return base / f"{record_id}.toml"
+
+    def kind_of(self, path: Path) -> Kind | None:
+        try:
+            parts = path.resolve().relative_to(self.ledger.records.resolve()).parts
+        except ValueError:
+            return None
+        return KIND_BY_FOLDER.get(parts[0]) if parts else None
+
+    def resolve_id(self, kind: Kind, text: str) -> str:
+        """The canonical ID for what a user typed, or `NotFound`."""
+        if kind.prefix is None:
+            return text.strip()
+        record_id = ids.normalize(text)
+        if record_id is None or KIND_BY_PREFIX.get(record_id[0]) is not kind:
+            raise NotFound(f"{text!r} is not a {msg('kind.' + kind.name)} ID (e.g. {kind.prefix}-261123-0F3KQ)")
+        return record_id
+
+    def find(self, kind: Kind, record_id: str) -> Path:
+        if kind.prefix is None:
+            matches = sorted(self.folder(kind).glob(f"*/*/{record_id}.toml"))
+            if matches:
+                return matches[0]
+        else:
+            path = self.path_for(kind, record_id)
+            if path.is_file():
+                return path
+        raise NotFound(f"no {msg('kind.' + kind.name)} {record_id}")
+
+    def exists(self, kind: Kind, record_id: str) -> bool:
+        try:
+            self.find(kind, record_id)
+        except NotFound:
+            return False
+        return True
+
+    def iter_paths(self, kinds: Iterable[Kind] | None = None) -> Iterator[tuple[Kind, Path]]:
+        """Every record file, kind by kind, in sorted order (by creation, for generated IDs)."""
+        for kind in kinds or KIND_BY_FOLDER.values():
+            folder = self.folder(kind)
+            for path in sorted(_walk_toml(folder)):
+                yield kind, Path(path)
+
+    # ----- reading ----------------------------------------------------------
+    def load(self, kind: Kind, path: Path) -> Record:
+        return parse_record(path, read_text(path), kind)
+
+    def read(self, kind: Kind, record_id: str) -> Record:
+        return self.load(kind, self.find(kind, record_id))
+
+    # ----- writing ----------------------------------------------------------
+    def create(self, kind: Kind, now: dt.datetime, build: Callable[[str], R]) -> R:
+        """Allocate an ID (see `csctl.storage.ids`), build the record, file it."""
+        assert kind.prefix is not None
+        local = now.astimezone(self.ledger.config.tz)
+        with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
+            while True:
+                folder = self.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
+                record_id = ids.new_id(kind.prefix, local, _stems(folder))
+                record = build(record_id)
+                path = self.path_for(kind, record_id)
+                if create_exclusive(path, self._render(path, kind, record)):
+                    self.written.append(path)
+                    return record
+
+    def create_named(self, kind: Kind, record: R) -> R:
+        """File a record named by an outside number (a shop order); refuses an existing one."""
+        with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
+            if self.exists(kind, record.id):
+                raise CsctlError(f"{msg('kind.' + kind.name)} {record.id} already exists")
+            path = self.path_for(kind, record.id, record.created.date())
+            if not create_exclusive(path, self._render(path, kind, record)):
+                raise CsctlError(f"{path}: already exists")
+            self.written.append(path)
+            return record
+
+    def update(self, kind: Kind, record_id: str, change: Callable[[R], R]) -> R:
+        """Read the record fresh under the lock, apply `change`, write the result atomically."""
+        with self.ledger.lock(exclusive=True, what=f"{kind.name} {record_id}"):
+            path = self.find(kind, record_id)
+            old = self.load(kind, path)
+            new = change(old)  # type: ignore[arg-type]
+            self.replace(kind, path, old, new)
+            return new
+
+    def replace(self, kind: Kind, path: Path, old: Record, new: Record) -> None:
+        """Write `new` over `old` at `path`; the caller holds the exclusive lock."""
+        if new.events[: len(old.events)] != old.events:
+            raise CsctlError(f"{path}: a change may add to the history, never rewrite it")
+        text = self._render(path, kind, new)
+        write_atomic(path, text)
+        self.written.append(path)
+
+    def rewrite(self, path: Path, kind: Kind, record: Record) -> None:
+        """Write a record back in canonical form (`fmt`); the caller holds the exclusive lock."""
+        write_atomic(path, self._render(path, kind, record))
+        self.written.append(path)
+
+    def remove(self, path: Path) -> None:
+        """Remove a record file (only `check --repair-duplicates` does, after re-filing it)."""
+        path.unlink()
+        self.written.append(path)
+
+    @staticmethod
+    def _render(path: Path, kind: Kind, record: Record) -> bytes:
+        text = dump_record(record)
+        # Never write what we could not read back as the same record.
+        if parse_record(path, text, kind) != record:
+            raise CsctlError(f"{path}: internal error: the record would not read back unchanged")
+        return text.encode("utf-8")
+
+
+def _walk_toml(folder: Path) -> Iterator[str]:
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk_toml(Path(entry.path))
+        elif entry.name.endswith(".toml"):
+            yield entry.path
+
+
+def _stems(folder: Path) -> list[str]:
+    try:
+        return [name[:-5] for name in os.listdir(folder) if name.endswith(".toml")]
+    except FileNotFoundError:
+        return []
