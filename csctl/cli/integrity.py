@@ -25,7 +25,8 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
 
     Prints each problem as `path:line: message`; exit 0 when clean, 1 when not.
     """
-    from csctl.domain.integrity import check_ledger, repair_duplicates as repair
+    from csctl.domain.integrity import check_ledger
+    from csctl.domain.integrity import repair_duplicates as repair
 
     if repair_duplicates:
         from csctl.domain.auth import require

@@ -81,7 +81,7 @@ def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: 
         return out.getvalue()
     from tabulate import tabulate  # imported only when a table is printed
 
-    table = tabulate(
+    table: str = tabulate(
         body, headers=headers, tablefmt="pipe" if style == "markdown" else "simple",
         disable_numparse=True,
     )

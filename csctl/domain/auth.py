@@ -19,7 +19,9 @@ PERMISSIONS: dict[str, tuple[frozenset[Role], str, str]] = {
     "agent.add": (frozenset({SUPERVISOR}), "添加人员", "add people to the roster"),
     "agent.edit": (frozenset({SUPERVISOR}), "修改人员", "edit the roster"),
     "agent.grant": (frozenset(), "授予管理员或主管角色", "grant or change an admin or supervisor role"),
-    "records.fmt": (frozenset({SUPERVISOR, AGENT, ASSISTANT, TECH}), "重写记录格式", "rewrite records into canonical form"),
+    "records.fmt": (
+        frozenset({SUPERVISOR, AGENT, ASSISTANT, TECH}), "重写记录格式", "rewrite records into canonical form"
+    ),
     "records.repair": (frozenset({SUPERVISOR}), "修复重复 ID", "repair duplicate IDs"),
     "ticket.new": (frozenset({SUPERVISOR, AGENT, TECH}), "创建工单", "create tickets"),
     "ticket.assign": (frozenset({SUPERVISOR}), "分配工单", "assign tickets"),

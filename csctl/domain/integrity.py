@@ -19,7 +19,6 @@ from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
 from csctl.models.kinds import AGENT, KINDS, Kind
 from csctl.storage import ids
-from csctl.storage.atomic import create_exclusive
 from csctl.storage.locate import Loc, key_lines, line_of
 from csctl.storage.store import Store, parse_record, read_text
 from csctl.storage.toml_io import dump_record
@@ -146,8 +145,8 @@ def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
     if with_config:
         report.files += 1
     known: dict[str, set[str]] = {name: set() for name in KINDS}
-    for kind, path in store.iter_paths():
-        known[kind.name].add(path.stem)
+    for known_kind, known_path in store.iter_paths():
+        known[known_kind.name].add(known_path.stem)
     ctx = CheckContext(config, known)
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
     with ledger.lock(exclusive=False, what="check"):
@@ -259,13 +258,11 @@ def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEn
         folder = store.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
         taken = [p.stem for p in folder.glob("*.toml")] if folder.is_dir() else []
         new_id = ids.new_id(kind.prefix, local, taken)
-        event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)  # type: ignore[call-arg]
+        event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)
         renamed = record.with_event(event, id=new_id)
-        target = store.path_for(kind, new_id)
-        if create_exclusive(target, dump_record(renamed).encode("utf-8")):
-            store.written.append(target)
+        if store.file_new(kind, renamed):
             store.remove(path)
-            return Rename(kind, record.id, new_id, target)
+            return Rename(kind, record.id, new_id, store.path_for(kind, new_id))
 
 
 def fmt_files(store: Store, paths: list[Path] | None, write: bool) -> tuple[list[Path], list[Problem]]:

@@ -53,6 +53,8 @@ def add_agent(ledger: Ledger, actor: AgentEntry, values: dict[str, Any]) -> Agen
         if agents is None:
             agents = tomlkit.aot()
             document.append("agents", agents)
+        elif len(agents):
+            agents[-1].add(tomlkit.nl())  # a blank line between people, as a person would type
         agents.append(tomlkit.item(_stored(entry)))
 
     edit_config(ledger, append)

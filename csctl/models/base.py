@@ -30,7 +30,7 @@ CENT = Decimal("0.01")
 
 def parse_money(value: Any) -> Decimal:
     """Read an amount in yuan; never round: `1.005` is refused rather than changed."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise ValueError("money must be written as a string such as \"288.00\", not a number")
     if isinstance(value, int):
         value = str(value)

@@ -10,7 +10,8 @@ from csctl.models.records import Customer, KbEntry, RemarkFile, Remittance, Tick
 AGENT = "agent"
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: each kind is one module-level object.
+@dataclass(frozen=True, eq=False)
 class Kind:
     name: str
     folder: str

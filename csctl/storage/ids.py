@@ -82,7 +82,8 @@ def new_id(prefix: str, local_now: dt.datetime, same_day: Iterable[str]) -> str:
     day = local_now.strftime("%y%m%d")
     head = f"{prefix}-{day}-"
     latest = max((decode(i[len(head):]) for i in same_day if i.startswith(head)), default=-1)
-    value = max(value, latest + 1)
-    if value > _MAX_TAIL:
-        raise OverflowError(f"no IDs left for {head}*")
+    if value <= latest < _MAX_TAIL:
+        value = latest + 1
+    # Past the day's last value (only a hand-made ID gets there) the random draw
+    # stands; the caller retries when the file turns out to exist.
     return head + encode(value)

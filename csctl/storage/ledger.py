@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
 from csctl.models.config import LedgerConfig
-from csctl.storage.locate import schema_problems
 from csctl.storage.atomic import write_atomic
+from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
 from csctl.storage.toml_io import TomlSyntaxError, parse_toml
 

@@ -132,20 +132,22 @@ class Store:
                 folder = self.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
                 record_id = ids.new_id(kind.prefix, local, _stems(folder))
                 record = build(record_id)
-                path = self.path_for(kind, record_id)
-                if create_exclusive(path, self._render(path, kind, record)):
-                    self.written.append(path)
+                if self.file_new(kind, record):
                     return record
+
+    def file_new(self, kind: Kind, record: Record) -> bool:
+        """Write a record at its path unless a file is there; the caller holds the lock."""
+        path = self.path_for(kind, record.id, record.created.date())
+        if not create_exclusive(path, self._render(path, kind, record)):
+            return False
+        self.written.append(path)
+        return True
 
     def create_named(self, kind: Kind, record: R) -> R:
         """File a record named by an outside number (a shop order); refuses an existing one."""
         with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
-            if self.exists(kind, record.id):
+            if self.exists(kind, record.id) or not self.file_new(kind, record):
                 raise CsctlError(f"{msg('kind.' + kind.name)} {record.id} already exists")
-            path = self.path_for(kind, record.id, record.created.date())
-            if not create_exclusive(path, self._render(path, kind, record)):
-                raise CsctlError(f"{path}: already exists")
-            self.written.append(path)
             return record
 
     def update(self, kind: Kind, record_id: str, change: Callable[[R], R]) -> R:

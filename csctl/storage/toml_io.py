@@ -26,7 +26,7 @@ try:
     import rtoml
 
     def _loads(text: str) -> dict[str, Any]:
-        return rtoml.loads(text)  # type: ignore[no-any-return]
+        return rtoml.loads(text)
 
     _ParseError: type[Exception] = rtoml.TomlParsingError
 except ImportError:  # pragma: no cover - rtoml ships wheels for every platform we support
