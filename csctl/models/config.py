@@ -25,7 +25,7 @@ class Role(LabeledEnum):
 class AgentEntry(Model):
     """One person on the roster; `name` is the name written in remarks (客服名)."""
 
-    id: Annotated[str, Field(pattern=AGENT_ID.pattern)]
+    id: Annotated[str, Field(pattern=rf"^{AGENT_ID.pattern}$")]
     name: Annotated[str, Field(min_length=1, max_length=32)]
     role: Role
     staff_no: str | None = None
@@ -49,7 +49,7 @@ class TeamSettings(Model):
 
 
 _HOURS = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
-Hours = Annotated[str, Field(pattern=_HOURS.pattern)]
+Hours = Annotated[str, Field(pattern=rf"^{_HOURS.pattern}$")]
 
 
 class WorkingHours(Model):

@@ -1,0 +1,5 @@
+"""`python -m csctl`, the same as the `csctl` console script."""
+
+from csctl.cli.main import main
+
+main()
