@@ -130,7 +130,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # check and fmt
     "check.clean": ("{count} 个文件,没有问题", "{count} files, no problems"),
-    "check.summary": ("{count} 个文件,{problems} 个问题", "{count} files, {problems} problems"),
+    "check.summary": ("{count} 个文件,{problems} 个问题", "{count} files, {problems} problem(s)"),
     "check.id_mismatch": ("ID {id} 与文件名 {stem} 不符", "ID {id} does not match the file name {stem}"),
     "check.misplaced": ("应在 {expected}", "belongs at {expected}"),
     "check.duplicate": (

@@ -6,14 +6,16 @@ import datetime as dt
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from csctl.domain import clock
-from csctl.domain.auth import resolve_actor
-from csctl.models.config import AgentEntry
 from csctl.storage.ledger import Ledger, find_ledger
-from csctl.storage.store import Store
+
+if TYPE_CHECKING:
+    from csctl.models.config import AgentEntry
+    from csctl.storage.store import Store
 
 
 class App:
@@ -30,10 +32,14 @@ class App:
 
     @cached_property
     def store(self) -> Store:
+        from csctl.storage.store import Store  # record models load only for commands on records
+
         return Store(self.ledger)
 
     @cached_property
     def actor(self) -> AgentEntry:
+        from csctl.domain.auth import resolve_actor
+
         return resolve_actor(self.ledger.config, self.as_id, os.environ, self.ledger.root)
 
     def now(self) -> dt.datetime:

@@ -152,20 +152,21 @@ def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
     with ledger.lock(exclusive=False, what="check"):
         for kind, path in chosen:
             report.files += 1
-            where = ledger.relative(path)
             if kind is None:
-                report.problems.append(Problem(where, None, msg("check.not_record")))
+                report.problems.append(Problem(ledger.relative(path), None, msg("check.not_record")))
                 continue
             try:
                 text = read_text(path)
                 record = parse_record(path, text, kind)
             except RecordError as err:
-                report.problems.append(Problem(where, err.line, err.message))
+                report.problems.append(Problem(ledger.relative(path), err.line, err.message))
                 continue
             declared[(kind.name, record.id)].append(path)
-            lines = key_lines(text)
-            for loc, message in _findings(store, kind, path, record, ctx):
-                report.problems.append(Problem(where, line_of(lines, loc), message))
+            findings = list(_findings(store, kind, path, record, ctx))
+            if findings:
+                lines = key_lines(text)
+                where = ledger.relative(path)
+                report.problems.extend(Problem(where, line_of(lines, loc), message) for loc, message in findings)
     report.problems.extend(_duplicate_problems(store, declared))
     return report
 
@@ -188,7 +189,7 @@ def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator
         # A remark file is filed by the month of its first remark; any month folder will do
         # as long as the order has one file only (duplicates are reported apart).
         return
-    if expected.resolve() != path.resolve():
+    if expected != path and expected.resolve() != path.resolve():
         yield ("id",), msg("check.misplaced", expected=store.ledger.relative(expected))
 
 
@@ -198,6 +199,8 @@ def _duplicate_problems(store: Store, declared: dict[tuple[str, str], list[Path]
         others = set(paths)
         if kind.prefix:
             canonical = store.path_for(kind, record_id)
+            if len(paths) == 1 and paths[0] == canonical:
+                continue  # the usual case: one file, where it belongs
             if canonical.is_file():
                 others.add(canonical)
         else:

@@ -9,6 +9,7 @@ writes back byte for byte the same.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -58,12 +59,17 @@ Money = Annotated[
 ]
 
 
+@functools.cache
+def _fixed_zone(offset: dt.timedelta) -> dt.timezone:
+    return dt.timezone(offset)
+
+
 def _normalize_stamp(value: dt.datetime) -> dt.datetime:
     """Require an offset; keep whole seconds; use a plain `datetime.timezone` (picklable)."""
     offset = value.utcoffset()
     if offset is None:
         raise ValueError("a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
-    return value.replace(microsecond=0, tzinfo=dt.timezone(offset))
+    return value.replace(microsecond=0, tzinfo=_fixed_zone(offset))
 
 
 Stamp = Annotated[dt.datetime, AfterValidator(_normalize_stamp)]
@@ -110,7 +116,9 @@ class Event(BaseModel):
 
     @model_validator(mode="after")
     def _check_extras(self) -> Self:
-        for key, value in (self.model_extra or {}).items():
+        if not self.model_extra:
+            return self
+        for key, value in self.model_extra.items():
             if not BARE_KEY.fullmatch(key):
                 raise ValueError(f"event key {key!r} must be letters, digits, - or _")
             if isinstance(value, float):

@@ -123,8 +123,12 @@ class LedgerConfig(Model):
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.team.timezone)
 
+    @cached_property
+    def _by_id(self) -> dict[str, AgentEntry]:
+        return {a.id: a for a in self.agents}
+
     def agent(self, agent_id: str) -> AgentEntry | None:
-        return next((a for a in self.agents if a.id == agent_id), None)
+        return self._by_id.get(agent_id)
 
     def agent_by_email(self, email: str) -> AgentEntry | None:
         wanted = email.strip().lower()

@@ -71,6 +71,14 @@ def id_date(record_id: str) -> dt.date | None:
         return None
 
 
+def id_month(record_id: str) -> str | None:
+    """`YYYY/MM`, the folder of a dated record, read straight off a well-formed ID."""
+    match = ID_PATTERN.fullmatch(record_id)
+    if not match or not "01" <= match.group(2)[2:4] <= "12":
+        return None
+    return f"20{match.group(2)[:2]}/{match.group(2)[2:4]}"
+
+
 def new_id(prefix: str, local_now: dt.datetime, same_day: Iterable[str]) -> str:
     """A fresh ID for a record created at `local_now` (in the ledger's time zone).
 

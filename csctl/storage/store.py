@@ -66,13 +66,17 @@ class Store:
 
     def path_for(self, kind: Kind, record_id: str, created: dt.date | None = None) -> Path:
         """The one path a record may have: `<folder>/[YYYY/MM/]<id>.toml`."""
-        base = self.folder(kind)
-        if kind.dated:
-            day = ids.id_date(record_id) if kind.prefix else created
-            if day is None:
+        if not kind.dated:
+            return self.folder(kind) / f"{record_id}.toml"
+        if kind.prefix:
+            month = ids.id_month(record_id)
+            if month is None:
                 raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
-            base = base / f"{day:%Y}" / f"{day:%m}"
-        return base / f"{record_id}.toml"
+        elif created is not None:
+            month = f"{created:%Y}/{created:%m}"
+        else:
+            raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
+        return Path(f"{self.ledger.records}/{kind.folder}/{month}/{record_id}.toml")
 
     def kind_of(self, path: Path) -> Kind | None:
         try:
