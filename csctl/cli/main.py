@@ -109,7 +109,7 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("csctl", cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csctl")
 @click.option("--ledger", "ledger_path", metavar="PATH", envvar=None,
               help="The ledger folder (else $CSCTL_LEDGER, else the nearest parent with csctl.toml).")
