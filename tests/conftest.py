@@ -11,7 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,7 +89,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_record(ledger: Path) -> Iterator[Callable[..., Path]]:
+def make_record(ledger: Path) -> Callable[..., Path]:
     """Write a record through the store, as csctl's own commands will."""
     from csctl.storage.ledger import Ledger
     from csctl.storage.store import Store
@@ -119,4 +119,4 @@ def make_record(ledger: Path) -> Iterator[Callable[..., Path]]:
             store.create(kind, now, build)  # type: ignore[arg-type]
         return store.written[-1]
 
-    yield make
+    return make

@@ -109,7 +109,8 @@ def test_repair_duplicates_renames_the_copy_and_records_it(invoke: Invoke, make_
     line = repaired.stdout.strip()
     assert line.startswith(f"{original.stem} -> T-261123-")
     new_id = line.split(" -> ")[1].split(" ")[0]
-    assert original.exists() and not copy.exists()
+    assert original.exists()
+    assert not copy.exists()
     renamed = original.with_name(f"{new_id}.toml").read_text()
     assert f'id = "{new_id}"' in renamed
     assert renamed.endswith(

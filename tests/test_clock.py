@@ -29,7 +29,7 @@ def test_the_system_clock_is_aware_and_whole_seconds(monkeypatch: pytest.MonkeyP
 
 def test_a_bad_csctl_now_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CSCTL_NOW", "yesterday")
-    with pytest.raises(InvalidInput, match="^CSCTL_NOW: not an ISO date-time: 'yesterday'"):
+    with pytest.raises(InvalidInput, match=r"^CSCTL_NOW: not an ISO date-time: 'yesterday'"):
         clock.now(SHANGHAI)
 
 
@@ -43,5 +43,5 @@ def test_at_back_dates_and_keeps_when_it_was_recorded(monkeypatch: pytest.Monkey
 
 def test_at_never_forward_dates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CSCTL_NOW", "2026-11-23T09:30:00+08:00")
-    with pytest.raises(InvalidInput, match="^--at: 2026-11-24 is in the future"):
+    with pytest.raises(InvalidInput, match=r"^--at: 2026-11-24 is in the future"):
         clock.when_done("2026-11-24", SHANGHAI)

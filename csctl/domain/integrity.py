@@ -255,12 +255,8 @@ def repair_duplicates(store: Store, actor: AgentEntry, now: dt.datetime) -> list
 
 
 def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEntry, now: dt.datetime) -> Rename:
-    assert kind.prefix is not None
-    local = record.created.astimezone(store.ledger.config.tz)
     while True:
-        folder = store.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
-        taken = [p.stem for p in folder.glob("*.toml")] if folder.is_dir() else []
-        new_id = ids.new_id(kind.prefix, local, taken)
+        new_id = store.allocate_id(kind, record.created)
         event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)
         renamed = record.with_event(event, id=new_id)
         if store.file_new(kind, renamed):

@@ -129,15 +129,19 @@ class Store:
     # ----- writing ----------------------------------------------------------
     def create(self, kind: Kind, now: dt.datetime, build: Callable[[str], R]) -> R:
         """Allocate an ID (see `csctl.storage.ids`), build the record, file it."""
-        assert kind.prefix is not None
-        local = now.astimezone(self.ledger.config.tz)
         with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
             while True:
-                folder = self.path_for(kind, f"{kind.prefix}-{local:%y%m%d}-00000").parent
-                record_id = ids.new_id(kind.prefix, local, _stems(folder))
-                record = build(record_id)
+                record = build(self.allocate_id(kind, now))
                 if self.file_new(kind, record):
                     return record
+
+    def allocate_id(self, kind: Kind, created: dt.datetime) -> str:
+        """A fresh ID for a record created at `created`; the caller holds the exclusive lock."""
+        assert kind.prefix is not None
+        local = created.astimezone(self.ledger.config.tz)
+        folder = self.folder(kind) / f"{local:%Y}" / f"{local:%m}" if kind.dated else self.folder(kind)
+        head = f"{kind.prefix}-{local:%y%m%d}-"
+        return ids.new_id(kind.prefix, local, [stem for stem in _stems(folder) if stem.startswith(head)])
 
     def file_new(self, kind: Kind, record: Record) -> bool:
         """Write a record at its path unless a file is there; the caller holds the lock."""
