@@ -22,38 +22,77 @@ def key_lines(text: str) -> dict[Loc, int]:
     lines: dict[Loc, int] = {}
     table: Loc = ()
     array_counts: dict[Loc, int] = {}
-    open_string: str | None = None
-    open_brackets = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if open_string:
-            if line.count(open_string) % 2 == 1:
-                open_string = None
+    scanner = _ValueScanner()
+    # TOML ends a line at "\n" only; U+2028 and friends inside strings are not line ends.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if scanner.open:
+            scanner.feed(line)
             continue
-        if open_brackets > 0:
-            open_brackets += line.count("[") - line.count("]")
-            continue
-        header = _HEADER.match(line)
-        if header and not _KEY.match(line):
+        key = _KEY.match(line)
+        header = None if key else _HEADER.match(line)
+        if header:
             path: Loc = tuple(part.strip() for part in header.group(2).split("."))
             if header.group(1) == "[[":
                 index = array_counts.get(path, 0)
                 array_counts[path] = index + 1
+                lines.setdefault(path, number)
                 table = (*path, index)
             else:
                 table = path
             lines.setdefault(table, number)
-            continue
-        key = _KEY.match(line)
-        if key:
-            name = key.group(1).strip('"')
-            lines.setdefault((*table, name), number)
-            value = key.group(2)
-            for quote in ('"""', "'''"):
-                if value.startswith(quote) and value.count(quote) == 1:
-                    open_string = quote
-            if value.startswith("["):
-                open_brackets = value.count("[") - value.count("]")
+        elif key:
+            lines.setdefault((*table, key.group(1).strip('"')), number)
+            scanner.feed(key.group(2))
     return lines
+
+
+class _ValueScanner:
+    """Follows a TOML value across lines: open strings, arrays and inline tables."""
+
+    def __init__(self) -> None:
+        self.quote: str | None = None  # the delimiter of an open multi-line string
+        self.depth = 0
+
+    @property
+    def open(self) -> bool:
+        return self.quote is not None or self.depth > 0
+
+    def feed(self, line: str) -> None:
+        i = 0
+        while i < len(line):
+            if self.quote:
+                end = self._closing(line, i, self.quote)
+                if end < 0:
+                    return
+                self.quote, i = None, end
+                continue
+            char = line[i]
+            if char == "#":
+                return
+            if line.startswith('"""', i) or line.startswith("'''", i):
+                self.quote, i = line[i:i + 3], i + 3
+            elif char in "\"'":
+                end = self._closing(line, i + 1, char)
+                i = len(line) if end < 0 else end
+            else:
+                self.depth += (char in "[{") - (char in "]}")
+                i += 1
+
+    @staticmethod
+    def _closing(line: str, i: int, quote: str) -> int:
+        """The index just past `quote` closing a string from `i`, or -1 if not on this line."""
+        while i < len(line):
+            if quote[0] == '"' and line[i] == "\\":
+                i += 2
+                continue
+            if line.startswith(quote, i):
+                end = i + len(quote)
+                # A multi-line string may end with up to two extra quotes ("a"""" is `a"`).
+                while len(quote) == 3 and end < len(line) and line[end] == quote[0] and end - i < 5:
+                    end += 1
+                return end
+            i += 1
+        return -1
 
 
 def line_of(lines: dict[Loc, int], loc: Sequence[str | int]) -> int | None:
