@@ -74,8 +74,10 @@ class RootGroup(LazyGroup):
             click.echo(err.ctx.get_help() if err.ctx else err.format_message())
             sys.exit(0)
         except click.UsageError as err:
-            where = err.ctx.command_path if err.ctx else "csctl"
-            _fail(f"{where}: {err.format_message()}", err.exit_code)
+            # Click lists choices over several lines; a script's log wants one.
+            message = " ".join(err.format_message().split())
+            where = err.ctx.command_path if err.ctx and err.ctx.parent else ""
+            _fail(f"{where.removeprefix('csctl ')}: {message}" if where else message, err.exit_code)
         except click.ClickException as err:
             _fail(err.format_message(), err.exit_code)
         except click.Abort:

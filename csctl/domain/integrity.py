@@ -105,7 +105,7 @@ class CheckReport:
 def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kind | None, Path]]]:
     """(whether csctl.toml is included, the record files to look at) for PATH arguments."""
     if not paths:
-        return True, list(store.iter_paths())
+        return True, [*store.iter_paths(), *((None, path) for path in store.iter_strays())]
     with_config = False
     chosen: list[tuple[Kind | None, Path]] = []
     root = store.ledger.root.resolve()
@@ -123,6 +123,7 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
                 with_config = True
             if path in (root, store.ledger.records.resolve()):
                 chosen.extend(store.iter_paths())
+                chosen.extend((None, stray) for stray in store.iter_strays())
                 continue
             chosen.extend(
                 (store.kind_of(p), p) for p in sorted(path.rglob("*.toml")) if not p.name.startswith(".")

@@ -114,7 +114,10 @@ def init_ledger(
     try:
         LedgerConfig.model_validate(parse_toml(text))
     except ValidationError as err:  # a bad --timezone or --team value
-        raise CsctlError(schema_problems(text, err)[0][1]) from None
+        message = schema_problems(text, err)[0][1]
+        for field, option in (("team.timezone", "--timezone"), ("team.name", "--team")):
+            message = message.replace(f"{field}:", f"{option}:")
+        raise CsctlError(message) from None
 
     root.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []

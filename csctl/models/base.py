@@ -127,6 +127,9 @@ class Event(BaseModel):
                 raise ValueError(f"{key}: an event value cannot be a table")
             if isinstance(value, dt.datetime):
                 self.__pydantic_extra__[key] = _normalize_stamp(value)  # type: ignore[index]
+            elif isinstance(value, Decimal):
+                # Money in an event is stored as its text, as everywhere: "288.00".
+                self.__pydantic_extra__[key] = format_money(parse_money(value))  # type: ignore[index]
         return self
 
     @property

@@ -43,6 +43,16 @@ def _temp_beside(path: Path, data: bytes) -> Iterator[Path]:
         temp.unlink(missing_ok=True)
 
 
+def _sync_after_rename(path: Path) -> None:
+    try:
+        _fsync_dir(path.parent)
+    except OSError as err:
+        raise CsctlError(
+            f"{path}: written, but its folder could not be synced to disk ({err.strerror}); "
+            "it may not survive a power cut"
+        ) from err
+
+
 def _disk_error(path: Path, err: OSError) -> CsctlError:
     reason = "the disk is full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
     return CsctlError(f"{path}: cannot write: {reason}; the file was left as it was")
@@ -53,9 +63,9 @@ def write_atomic(path: Path, data: bytes) -> None:
     with _temp_beside(path, data) as temp:
         try:
             os.replace(temp, path)
-            _fsync_dir(path.parent)
         except OSError as err:
             raise _disk_error(path, err) from err
+    _sync_after_rename(path)
 
 
 def create_exclusive(path: Path, data: bytes) -> bool:
@@ -71,5 +81,5 @@ def create_exclusive(path: Path, data: bytes) -> bool:
             return False
         except OSError as err:
             raise _disk_error(path, err) from err
-        _fsync_dir(path.parent)
-        return True
+    _sync_after_rename(path)
+    return True

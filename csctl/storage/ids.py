@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -29,8 +30,8 @@ RANDOM_BITS = 10
 _STEPS_PER_DAY = 1 << (5 * TAIL_LENGTH - RANDOM_BITS)
 _MAX_TAIL = (1 << (5 * TAIL_LENGTH)) - 1
 
-ID_PATTERN = re.compile(r"([A-Z])-(\d{6})-([0-9A-HJKMNP-TV-Z]{5})")
-_LOOSE = re.compile(r"\s*([A-Za-z])[-\s]?(\d{6})[-\s]?([0-9A-Za-z]{5})\s*")
+ID_PATTERN = re.compile(r"([A-Z])-([0-9]{6})-([0-9A-HJKMNP-TV-Z]{5})")
+_LOOSE = re.compile(r"\s*([A-Za-z])[-\s]?([0-9]{6})[-\s]?([0-9A-Za-z]{5})\s*", re.ASCII)
 
 
 def encode(value: int) -> str:
@@ -50,7 +51,8 @@ def decode(tail: str) -> int:
 
 def normalize(text: str) -> str | None:
     """The canonical form of an ID typed or heard loosely (`t2611230f3kq`), or None."""
-    match = _LOOSE.fullmatch(text)
+    # NFKC first: full-width letters and digits typed with a Chinese IME become ASCII.
+    match = _LOOSE.fullmatch(unicodedata.normalize("NFKC", text))
     if not match:
         return None
     prefix, date, tail = match.groups()
@@ -58,17 +60,6 @@ def normalize(text: str) -> str | None:
     if any(c not in _VALUE for c in tail):
         return None
     return f"{prefix.upper()}-{date}-{tail}"
-
-
-def id_date(record_id: str) -> dt.date | None:
-    """The creation date an ID carries, which also names its YYYY/MM folder."""
-    match = ID_PATTERN.fullmatch(record_id)
-    if not match:
-        return None
-    try:
-        return dt.datetime.strptime(match.group(2), "%y%m%d").date()
-    except ValueError:
-        return None
 
 
 def id_month(record_id: str) -> str | None:
@@ -89,7 +80,9 @@ def new_id(prefix: str, local_now: dt.datetime, same_day: Iterable[str]) -> str:
     value = (step << RANDOM_BITS) | secrets.randbelow(1 << RANDOM_BITS)
     day = local_now.strftime("%y%m%d")
     head = f"{prefix}-{day}-"
-    latest = max((decode(i[len(head):]) for i in same_day if i.startswith(head)), default=-1)
+    latest = max(
+        (decode(i[len(head):]) for i in same_day if i.startswith(head) and ID_PATTERN.fullmatch(i)), default=-1
+    )
     if value <= latest < _MAX_TAIL:
         value = latest + 1
     # Past the day's last value (only a hand-made ID gets there) the random draw

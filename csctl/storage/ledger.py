@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
-from csctl.models.config import LedgerConfig
+from csctl.models.config import LedgerConfig, LockSettings
 from csctl.storage.atomic import write_atomic
 from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
@@ -60,9 +60,16 @@ class Ledger:
 
     @contextmanager
     def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
-        timeout = float(os.environ.get("CSCTL_LOCK_TIMEOUT") or self.config.lock.timeout)
+        timeout = float(os.environ.get("CSCTL_LOCK_TIMEOUT") or self._lock_timeout())
         with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=timeout, what=what):
             yield
+
+    def _lock_timeout(self) -> float:
+        try:
+            return self.config.lock.timeout
+        except RecordError:
+            # `check` must still run (and report) when csctl.toml itself is broken.
+            return LockSettings().timeout
 
     def relative(self, path: Path) -> str:
         """A path as printed in messages: relative to the ledger when inside it."""

@@ -119,6 +119,20 @@ class Store:
             for path in sorted(_walk_toml(folder)):
                 yield kind, Path(path)
 
+    def iter_strays(self) -> Iterator[Path]:
+        """`*.toml` files under `records/` outside every kind's folder: not records."""
+        try:
+            entries = sorted(os.scandir(self.ledger.records), key=lambda e: e.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name in KIND_BY_FOLDER:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                yield from (Path(p) for p in sorted(_walk_toml(Path(entry.path))))
+            elif entry.name.endswith(".toml"):
+                yield Path(entry.path)
+
     # ----- reading ----------------------------------------------------------
     def load(self, kind: Kind, path: Path) -> Record:
         return parse_record(path, read_text(path), kind)

@@ -80,7 +80,16 @@ def _plain(value: Any) -> Any:
 def _key_value(key: str, value: Any) -> str:
     if isinstance(value, dt.datetime):
         return f"{key} = {format_stamp(value)}\n"
-    return tomli_w.dumps({key: _plain(value)}, multiline_strings=True)
+    value = _plain(value)
+    # Multi-line strings read diffs best, but TOML turns a raw "\r\n" in them into
+    # "\n"; text holding a carriage return stays on one line, escaped.
+    return tomli_w.dumps({key: value}, multiline_strings=not _holds_cr(value))
+
+
+def _holds_cr(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\r" in value
+    return isinstance(value, list) and any(_holds_cr(v) for v in value)
 
 
 def _section(values: dict[str, Any]) -> str:
