@@ -249,10 +249,11 @@ class WorkCalendar:
 
 
 def official_days(years: Iterable[int]) -> tuple[list[dt.date], list[dt.date], list[int]]:
-    """(holidays on Mon–Fri, make-up workdays on Sat/Sun, years without data) from `chinese_calendar`.
+    """(festival days off, make-up workdays on Sat/Sun, years without data) from `chinese_calendar`.
 
-    Weekend holidays are left out: they fall on days a Mon–Fri office has off
-    anyway. Without the package every year is reported as not covered.
+    A festival's weekend days count as holidays (国庆 Oct 1–7 is off even for a
+    team that works weekends); an ordinary weekend does not. Without the
+    package every year is reported as not covered.
     """
     wanted = sorted(set(years))
     try:
@@ -266,7 +267,8 @@ def official_days(years: Iterable[int]) -> tuple[list[dt.date], list[dt.date], l
         first = dt.date(year, 1, 1)
         days = [first + dt.timedelta(days=n) for n in range((dt.date(year + 1, 1, 1) - first).days)]
         try:
-            year_holidays = [d for d in days if d.weekday() < 5 and chinese_calendar.is_holiday(d)]
+            year_holidays = [d for d in days if chinese_calendar.get_holiday_detail(d)[1] is not None
+                             and chinese_calendar.is_holiday(d)]
             year_workdays = [d for d in days if d.weekday() >= 5 and chinese_calendar.is_workday(d)]
         except NotImplementedError:
             uncovered.append(year)

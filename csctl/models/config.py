@@ -6,9 +6,9 @@ import datetime as dt
 import re
 import zoneinfo
 from functools import cached_property
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, NamedTuple, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from csctl.models.base import AGENT_ID, LabeledEnum, Model
 
@@ -66,8 +66,13 @@ class WorkingHours(Model):
     @model_validator(mode="after")
     def _start_before_end(self) -> Self:
         for day, value in self.model_dump().items():
-            match = _HOURS.fullmatch(value)
-            if match and match.group(1, 2) >= match.group(3, 4):
+            if not value:
+                continue
+            try:
+                opens, closes = (dt.time.fromisoformat(part) for part in value.split("-"))
+            except ValueError:
+                raise ValueError(f"{day}: not a time range within one day: {value} (e.g. 08:30-17:00)") from None
+            if opens >= closes:
                 raise ValueError(f"{day}: the day must end after it starts: {value}")
         return self
 
@@ -85,6 +90,89 @@ class RemarkSettings(Model):
     date_format: Annotated[str, Field(min_length=1)] = "%m.%d"
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+
+
+class Duration(NamedTuple):
+    """A time limit: whole days plus seconds (`3d`, `4h`, `1d4h`, `30m`).
+
+    Counted in working time, a day is a working day and an hour a working hour.
+    """
+
+    days: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.fullmatch(text.strip())
+        if not text.strip() or not match:
+            raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 3d, 1d4h)")
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        if not (days or hours or minutes):
+            raise ValueError(f"a limit must be longer than zero: {text!r}")
+        return cls(days, hours * 3600 + minutes * 60)
+
+
+def _duration_text(value: str) -> str:
+    Duration.parse(value)
+    return value
+
+
+DurationText = Annotated[str, AfterValidator(_duration_text)]
+TICKET_KINDS = ("consultation", "complaint", "suggestion", "requirement", "maintenance", "business")
+URGENCIES = ("low", "normal", "high", "urgent")
+
+
+def _limit_table(table: dict[str, str]) -> dict[str, str]:
+    for key in table:
+        parts = key.split(".")
+        known = (
+            key == "default"
+            or (len(parts) == 1 and (key in TICKET_KINDS or key in URGENCIES))
+            or (len(parts) == 2 and parts[0] in TICKET_KINDS and parts[1] in URGENCIES)
+        )
+        if not known:
+            raise ValueError(
+                f"{key!r}: use default, a kind ({', '.join(TICKET_KINDS)}), an urgency "
+                f"({', '.join(URGENCIES)}) or kind.urgency"
+            )
+    if "default" not in table:
+        raise ValueError("a `default` limit is required")
+    return table
+
+
+LimitTable = Annotated[dict[str, DurationText], AfterValidator(_limit_table)]
+
+
+class TicketSettings(Model):
+    """Ticket deadlines (seed 001: 最多不超过三日; complaints faster) and language rules."""
+
+    # "working": limits count the calendar's opening hours; "calendar": the wall clock.
+    count: Literal["working", "calendar"] = "working"
+    response: LimitTable = Field(
+        default_factory=lambda: {"default": "4h", "complaint": "2h", "high": "2h", "urgent": "30m"}
+    )
+    resolution: LimitTable = Field(
+        default_factory=lambda: {"default": "3d", "complaint": "1d", "high": "1d", "urgent": "4h"}
+    )
+    callback: DurationText = "1d"
+    callback_retry: DurationText = "4h"
+    callback_kinds: list[Literal[TICKET_KINDS]] = Field(default_factory=lambda: ["complaint"])  # type: ignore[valid-type]
+    strict_language: bool = False
+
+    def limit(self, table: str, kind: str, urgency: str) -> Duration:
+        """The shortest limit that applies: kind.urgency, kind, urgency, default."""
+        limits: dict[str, str] = getattr(self, table)
+        keys = (f"{kind}.{urgency}", kind, urgency, "default")
+        durations = [Duration.parse(limits[k]) for k in keys if k in limits]
+        return min(durations, key=_rough_seconds)
+
+
+def _rough_seconds(duration: Duration) -> int:
+    # Only to compare limits: a working day is never shorter than 8 working hours here.
+    return duration.days * 8 * 3600 + duration.seconds
+
+
 class GitSettings(Model):
     autocommit: bool = False
 
@@ -100,6 +188,7 @@ class LedgerConfig(Model):
     remarks: RemarkSettings = Field(default_factory=RemarkSettings)
     git: GitSettings = Field(default_factory=GitSettings)
     lock: LockSettings = Field(default_factory=LockSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
     agents: list[AgentEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
