@@ -13,7 +13,6 @@ from csctl.errors import CsctlError
 
 # group -> (issue that builds it, what it will hold)
 LATER: dict[str, tuple[int, str]] = {
-    "ticket": (3, "Tickets: new/list/show/assign/take/note/judge/transfer/resolve/callback/close/reopen/log."),
     "remit": (4, "Remittances: new/list/show/paid/verify/ship/cancel/pending/register/review."),
     "remark": (5, "Order remarks: add/list/parse/lint/kinds."),
     "refund": (5, "The refund register: register/list."),
@@ -21,7 +20,6 @@ LATER: dict[str, tuple[int, str]] = {
     "customer": (6, "The customer archive: add/show/list/edit (contacts masked)."),
     "kb": (6, "The knowledge base: add/edit/submit/approve/retire/search/show/list."),
     "report": (7, "Summaries: daily/weekly/monthly/agents."),
-    "alerts": (3, "Everything overdue now, for cron (exit 1 when any)."),
     "git-setup": (9, "Register the merge driver and the pre-commit hook in this clone."),
     "merge-driver": (9, "Three-way merge of two edited copies of one record (run by git)."),
 }
@@ -39,7 +37,6 @@ def _not_built(name: str) -> click.Command:
     return command
 
 
-ticket = _not_built("ticket")
 remit = _not_built("remit")
 remark = _not_built("remark")
 refund = _not_built("refund")
@@ -47,6 +44,5 @@ balance = _not_built("balance")
 customer = _not_built("customer")
 kb = _not_built("kb")
 report = _not_built("report")
-alerts = _not_built("alerts")
 git_setup = _not_built("git-setup")
 merge_driver = _not_built("merge-driver")

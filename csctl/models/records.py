@@ -53,6 +53,17 @@ class TicketStatus(LabeledEnum):
     CLOSED = "closed"
 
 
+class Verdict(LabeledEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+
+
+class CallbackOutcome(LabeledEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    UNREACHABLE = "unreachable"
+
+
 class Ticket(Record):
     kind: TicketKind
     channel: Channel
@@ -66,6 +77,7 @@ class Ticket(Record):
     region: str | None = None
     assignee: str | None = None
     department: str | None = None
+    verdict: Verdict | None = None
     follows: str | None = None
     followups: list[str] = Field(default_factory=list)
     kb: list[str] = Field(default_factory=list)
@@ -163,6 +175,7 @@ class KbEntry(Record):
 
 
 __all__ = [
+    "CallbackOutcome",
     "Channel",
     "Customer",
     "Item",
@@ -178,4 +191,5 @@ __all__ = [
     "TicketKind",
     "TicketStatus",
     "Urgency",
+    "Verdict",
 ]

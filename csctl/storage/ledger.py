@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -33,6 +33,9 @@ class Ledger:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # (depth, exclusive) of the lock this process holds: a change of two records
+        # (a follow-up and its origin) takes it once, and the store's calls inside nest.
+        self._held: tuple[int, bool] = (0, False)
 
     @property
     def config_path(self) -> Path:
@@ -60,9 +63,23 @@ class Ledger:
 
     @contextmanager
     def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
+        depth, held_exclusive = self._held
+        if depth:
+            if exclusive and not held_exclusive:
+                raise RuntimeError("cannot take the ledger lock exclusively inside a shared hold")
+            self._held = (depth + 1, held_exclusive)
+            try:
+                yield
+            finally:
+                self._held = (depth, held_exclusive)
+            return
         timeout = float(os.environ.get("CSCTL_LOCK_TIMEOUT") or self._lock_timeout())
         with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=timeout, what=what):
-            yield
+            self._held = (1, exclusive)
+            try:
+                yield
+            finally:
+                self._held = (0, False)
 
     def _lock_timeout(self) -> float:
         try:
@@ -70,6 +87,20 @@ class Ledger:
         except RecordError:
             # `check` must still run (and report) when csctl.toml itself is broken.
             return LockSettings().timeout
+
+    def template(self, name: str) -> dict[str, Any]:
+        """A file of `templates/`, parsed; the packaged default when the ledger has none."""
+        path = self.templates / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+        else:
+            from importlib import resources
+
+            text = (resources.files("csctl.data") / "templates" / name).read_text(encoding="utf-8")
+        try:
+            return parse_toml(text)
+        except TomlSyntaxError as err:
+            raise RecordError(path, err.line, err.message) from None
 
     def relative(self, path: Path) -> str:
         """A path as printed in messages: relative to the ledger when inside it."""

@@ -185,6 +185,13 @@ class Store:
         """Write `new` over `old` at `path`; the caller holds the exclusive lock."""
         if new.events[: len(old.events)] != old.events:
             raise CsctlError(f"{path}: a change may add to the history, never rewrite it")
+        if old.events and len(new.events) > len(old.events):
+            last, first_new = old.events[-1].written_at, new.events[len(old.events)].written_at
+            if first_new < last:
+                raise CsctlError(
+                    f"{path}: the clock says {first_new.isoformat()}, but the last event was written at "
+                    f"{last.isoformat()}; check the clock or CSCTL_NOW (use --at to back-date an action)"
+                )
         text = self._render(path, kind, new)
         write_atomic(path, text)
         self.written.append(path)

@@ -1,0 +1,54 @@
+"""`csctl alerts` (for cron) and `csctl phrases` (the team's scripts)."""
+
+from __future__ import annotations
+
+import click
+
+from csctl.cli.context import App, pass_app
+from csctl.cli.options import format_option
+from csctl.cli.render import Column, rows_text
+from csctl.i18n import msg
+
+
+@click.command()
+@click.option("--agent", help="Only alerts addressed to this agent.")
+@format_option
+@pass_app
+def alerts(app: App, agent: str | None, style: str) -> None:
+    """Everything overdue now: exit 1 when there is any, 0 when none (for cron)."""
+    from csctl.domain.alerts import all_alerts
+    from csctl.domain.deadlines import clockwork
+
+    now = app.now()
+    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now) if not agent or a.agent == agent]
+    rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "due": a.due,
+             "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject} for a in found]
+    columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"),
+               Column("agent", "h.agent"), Column("due", "h.due"), Column("late_by", "h.late_by"),
+               Column("subject", "h.subject")]
+    if rows or style == "json":
+        click.echo(rows_text(rows, columns, style), nl=False)
+    else:
+        click.echo(msg("alerts.none"), err=True)
+    raise SystemExit(1 if rows else 0)
+
+
+def _hours(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    text = f"{rest // 3600}:{rest % 3600 // 60:02d}"
+    return f"{days}d {text}" if days else text
+
+
+@click.command()
+@click.option("--customer", help="How to address the customer (王先生).")
+@format_option
+@pass_app
+def phrases(app: App, customer: str | None, style: str) -> None:
+    """The team's scripts with your name and staff number filled in, and the forbidden words."""
+    from csctl.domain.phrases import Phrases
+
+    book = Phrases.from_template(app.ledger.template("phrases.toml"))
+    filled = book.filled(app.ledger.config.team.name, app.actor, customer)
+    rows = [{"field": name, "value": text} for name, text in filled.items()]
+    rows.append({"field": "forbidden", "value": "、".join(book.forbidden)})
+    click.echo(rows_text(rows, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)

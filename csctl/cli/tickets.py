@@ -1,0 +1,405 @@
+"""`csctl ticket …`: intake, judgement, assignment, handling, callback, reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from csctl.cli.context import App, pass_app
+from csctl.cli.options import at_option, format_option
+from csctl.cli.render import Column, display, rows_text, to_json
+from csctl.domain import tickets as flow
+from csctl.domain.clock import parse_moment, when_done
+from csctl.domain.deadlines import Timing, clockwork, timing
+from csctl.domain.phrases import Phrases, screen
+from csctl.errors import InvalidInput, NotFound
+from csctl.i18n import enum_label, label, msg
+from csctl.models.kinds import CUSTOMER, TICKET
+from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency
+
+KINDS = click.Choice([k.value for k in TicketKind])
+CHANNELS = click.Choice([c.value for c in Channel])
+URGENCIES = click.Choice([u.value for u in Urgency])
+STATUSES = click.Choice([s.value for s in TicketStatus])
+
+
+@click.group()
+def ticket() -> None:
+    """Tickets (工单): intake, judgement, assignment, handling, callback (SPEC §3)."""
+
+
+def _moment(app: App, at: str | None) -> flow.Moment:
+    at_time, recorded = when_done(at, app.ledger.config.tz)
+    return flow.Moment(at_time, recorded)
+
+
+def _change(app: App, ticket_id: str, at: str | None, change: Callable[[Ticket, flow.Moment], Ticket]) -> Ticket:
+    """Read the ticket fresh under the lock, apply one move, write it; print its ID."""
+    record_id = app.store.resolve_id(TICKET, ticket_id)
+    when = _moment(app, at)
+    updated: Ticket = app.store.update(TICKET, record_id, lambda t: change(t, when))
+    click.echo(updated.id)
+    return updated
+
+
+def _screen(app: App, field: str, text: str | None, strict: bool) -> None:
+    phrases = Phrases.from_template(app.ledger.template("phrases.toml"))
+    for warning in screen(phrases, field, text, strict or app.ledger.config.tickets.strict_language):
+        click.echo(f"csctl: {warning}", err=True)
+
+
+strict_option = click.option("--strict", is_flag=True, help="Refuse forbidden words instead of warning.")
+
+
+@ticket.command("new")
+@click.option("--kind", required=True, type=KINDS)
+@click.option("--channel", required=True, type=CHANNELS)
+@click.option("--subject", required=True, help="One line: what the customer wants.")
+@click.option("--description", help="The problem in the customer's words.")
+@click.option("--urgency", type=URGENCIES, default="normal", show_default=True)
+@click.option("--region", help="Region or street (for reports by area).")
+@click.option("--customer", "customer_id", metavar="ID", help="A customer on file.")
+@click.option("--caller", help="The caller's name, when not on file.")
+@click.option("--phone", help="Contact number.")
+@click.option("--follows", metavar="ID", help="The ticket this one follows up (跟进个案).")
+@click.option("--when", "occurred", help="5W1H: when it happened.")
+@click.option("--who", help="5W1H: who is concerned.")
+@click.option("--where", help="5W1H: where.")
+@click.option("--what", help="5W1H: what happened.")
+@click.option("--why", help="5W1H: why.")
+@click.option("--how", help="5W1H: how it should be handled.")
+@click.option("--cause", help="Complaint: the real cause (真正原因).")
+@click.option("--wanted", help="Complaint: the remedy the customer wants.")
+@click.option("--take", is_flag=True, help="Take the new ticket yourself.")
+@at_option
+@pass_app
+def ticket_new(app: App, /, customer_id: str | None, follows: str | None, take: bool, at: str | None,
+               **fields: Any) -> None:
+    """Open a ticket; prints its ID alone."""
+    store = app.store
+    if customer_id and fields.get("caller"):
+        raise InvalidInput(msg("ticket.customer_or_caller"))
+    values = {k: v for k, v in fields.items() if v not in (None, "")}
+    if customer_id:
+        values["customer"] = store.resolve_id(CUSTOMER, customer_id)
+        if not store.exists(CUSTOMER, values["customer"]):
+            raise NotFound(msg("ticket.unknown_customer", id=values["customer"]))
+    when = _moment(app, at)
+    actor = app.actor
+    with app.ledger.lock(exclusive=True, what="new ticket"):
+        if follows:
+            values["follows"] = origin_id = store.resolve_id(TICKET, follows)
+            store.find(TICKET, origin_id)
+        created = store.create(TICKET, when.at, lambda i: flow.new_ticket(i, actor, when, values))
+        if take:
+            store.update(TICKET, created.id, lambda t: flow.take(t, actor, when))
+        if follows:
+            store.update(TICKET, values["follows"], lambda t: flow.link_followup(t, actor, when, created.id))
+    click.echo(created.id)
+
+
+@ticket.command("judge")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--valid/--invalid", default=None, required=True, help="Is the complaint justified (投诉成立)?")
+@click.option("--dept", help="Valid: the responsible department it goes to.")
+@click.option("--explanation", help="Invalid: what the customer was told.")
+@at_option
+@pass_app
+def ticket_judge(app: App, ticket_id: str, valid: bool, dept: str | None, explanation: str | None,
+                 at: str | None) -> None:
+    """Judge a complaint: valid goes to the responsible department, invalid is explained and closed."""
+    _change(app, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=valid, department=dept,
+                                                       explanation=explanation))
+
+
+@ticket.command("assign")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--to", "agent_id", required=True, metavar="AGENT")
+@at_option
+@pass_app
+def ticket_assign(app: App, ticket_id: str, agent_id: str, at: str | None) -> None:
+    """Assign (or reassign) a ticket to an agent (supervisor)."""
+    _change(app, ticket_id, at, lambda t, w: flow.assign(t, app.actor, w, app.ledger.config, agent_id))
+
+
+@ticket.command("take")
+@click.argument("ticket_id", metavar="ID")
+@at_option
+@pass_app
+def ticket_take(app: App, ticket_id: str, at: str | None) -> None:
+    """Take an unassigned ticket yourself."""
+    _change(app, ticket_id, at, lambda t, w: flow.take(t, app.actor, w))
+
+
+@ticket.command("note")
+@click.argument("ticket_id", metavar="ID")
+@click.argument("text")
+@at_option
+@pass_app
+def ticket_note(app: App, ticket_id: str, text: str, at: str | None) -> None:
+    """Add a note to the history."""
+    _change(app, ticket_id, at, lambda t, w: flow.note(t, app.actor, w, text))
+
+
+@ticket.command("transfer")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--to", "target", required=True, metavar="DEPT_OR_AGENT",
+              help="An agent ID (e.g. tech support) or a department's name.")
+@click.option("--reason", required=True)
+@at_option
+@pass_app
+def ticket_transfer(app: App, ticket_id: str, target: str, reason: str, at: str | None) -> None:
+    """Hand the ticket to tech support or another department (投诉移交)."""
+    _change(app, ticket_id, at, lambda t, w: flow.transfer(t, app.actor, w, app.ledger.config, target, reason))
+
+
+@ticket.command("wait")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--reason", required=True, help="What the customer is to send or decide.")
+@at_option
+@pass_app
+def ticket_wait(app: App, ticket_id: str, reason: str, at: str | None) -> None:
+    """Wait on the customer: the resolution clock pauses."""
+    _change(app, ticket_id, at, lambda t, w: flow.wait(t, app.actor, w, reason))
+
+
+@ticket.command("resume")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--note", "note_text", help="What came back from the customer.")
+@at_option
+@pass_app
+def ticket_resume(app: App, ticket_id: str, note_text: str | None, at: str | None) -> None:
+    """Resume a ticket that waited on the customer."""
+    _change(app, ticket_id, at, lambda t, w: flow.resume(t, app.actor, w, note_text))
+
+
+@ticket.command("resolve")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--solution", required=True, help="What the customer was told.")
+@click.option("--kb", "kb_ids", multiple=True, metavar="ID", help="A knowledge-base entry used (repeatable).")
+@strict_option
+@at_option
+@pass_app
+def ticket_resolve(app: App, ticket_id: str, solution: str, kb_ids: tuple[str, ...], strict: bool,
+                   at: str | None) -> None:
+    """Record the resolution told to the customer."""
+    from csctl.models.kinds import KB
+
+    _screen(app, "--solution", solution, strict)
+    entries = [app.store.resolve_id(KB, k) for k in kb_ids]
+    for entry in entries:
+        app.store.find(KB, entry)
+    _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, entries))
+
+
+@ticket.command("callback")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--accepted", "outcome", flag_value="accepted", help="The customer accepts the result.")
+@click.option("--rejected", "outcome", flag_value="rejected", help="Not satisfied: handled again.")
+@click.option("--unreachable", "outcome", flag_value="unreachable", help="No answer: try again later.")
+@click.option("--satisfaction", type=click.IntRange(1, 5), help="1 (very unsatisfied) to 5 (very satisfied).")
+@click.option("--note", "note_text")
+@click.option("--retry-by", metavar="AGENT", help="Rejected: another agent calls again instead of reopening.")
+@strict_option
+@at_option
+@pass_app
+def ticket_callback(app: App, ticket_id: str, outcome: str | None, satisfaction: int | None,
+                    note_text: str | None, retry_by: str | None, strict: bool, at: str | None) -> None:
+    """Record a callback attempt (回访) and the customer's answer."""
+    if outcome is None:
+        raise click.UsageError("give --accepted, --rejected or --unreachable")
+    _screen(app, "--note", note_text, strict)
+    _change(app, ticket_id, at, lambda t, w: flow.callback(
+        t, app.actor, w, app.ledger.config, outcome=CallbackOutcome(outcome), satisfaction=satisfaction,
+        note_text=note_text, retry_by=retry_by))
+
+
+@ticket.command("close")
+@click.argument("ticket_id", metavar="ID")
+@at_option
+@pass_app
+def ticket_close(app: App, ticket_id: str, at: str | None) -> None:
+    """Close a resolved ticket."""
+    _change(app, ticket_id, at, lambda t, w: flow.close(t, app.actor, w))
+
+
+@ticket.command("reopen")
+@click.argument("ticket_id", metavar="ID")
+@click.option("--reason", required=True)
+@at_option
+@pass_app
+def ticket_reopen(app: App, ticket_id: str, reason: str, at: str | None) -> None:
+    """Reopen a resolved or closed ticket: the customer is not satisfied."""
+    _change(app, ticket_id, at, lambda t, w: flow.reopen(t, app.actor, w, reason))
+
+
+# ----- reading ----------------------------------------------------------------------------
+
+LIST_COLUMNS = [
+    Column("id", "h.id"),
+    Column("created", "h.created"),
+    Column("kind", "h.kind"),
+    Column("urgency", "h.urgency"),
+    Column("status", "h.status"),
+    Column("assignee", "h.assignee"),
+    Column("due", "h.due"),
+    Column("late", "h.late", lambda late: msg("h.late") if late else ""),
+    Column("subject", "h.subject"),
+]
+
+
+def _due(ticket: Ticket, t: Timing) -> dt.datetime | None:
+    if t.response_overdue or (t.responded_at is None and ticket.status is TicketStatus.NEW):
+        return t.response_due
+    if t.resolution_due is not None:
+        return t.resolution_due
+    return t.callback_due
+
+
+def _late(t: Timing) -> bool:
+    return t.response_overdue or t.resolution_overdue or t.callback_overdue
+
+
+@ticket.command("list")
+@click.option("--status", "statuses", type=STATUSES, multiple=True, help="Repeatable; default all.")
+@click.option("--open", "open_only", is_flag=True, help="Only tickets not resolved or closed.")
+@click.option("--agent", help="Assigned to this agent.")
+@click.option("--kind", type=KINDS)
+@click.option("--channel", type=CHANNELS)
+@click.option("--urgency", type=URGENCIES)
+@click.option("--region")
+@click.option("--customer", "customer_id", metavar="ID")
+@click.option("--from", "since", metavar="DATE", help="Created on or after this date.")
+@click.option("--to", "until", metavar="DATE", help="Created on or before this date.")
+@click.option("--overdue", is_flag=True, help="Only tickets past a deadline now.")
+@format_option
+@pass_app
+def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str | None, kind: str | None,
+                channel: str | None, urgency: str | None, region: str | None, customer_id: str | None,
+                since: str | None, until: str | None, overdue: bool, style: str) -> None:
+    """List tickets, oldest first, with each agent's open load below."""
+    tz = app.ledger.config.tz
+    first = parse_moment(since, tz, "--from").date() if since else None
+    last = parse_moment(until, tz, "--to").date() if until else None
+    wanted: dict[str, Any] = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
+                              "assignee": agent,
+                              "customer": app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None}
+    clock, now = clockwork(app.ledger.config), app.now()
+    rows = []
+    load: Counter[str] = Counter()
+    urgent_load: Counter[str] = Counter()
+    for record in _tickets(app):
+        t = timing(record, app.ledger.config.tickets, clock, now)
+        if record.status in flow.OPEN:
+            load[record.assignee or "-"] += 1
+            if record.urgency in (Urgency.HIGH, Urgency.URGENT):
+                urgent_load[record.assignee or "-"] += 1
+        if statuses and record.status.value not in statuses:
+            continue
+        if open_only and record.status not in flow.OPEN:
+            continue
+        if any(v is not None and str(getattr(record, k) or "") != v for k, v in wanted.items()):
+            continue
+        day = record.created.astimezone(tz).date()
+        if (first and day < first) or (last and day > last) or (overdue and not _late(t)):
+            continue
+        rows.append({**record.model_dump(include={"id", "created", "subject"}), "kind": record.kind,
+                     "urgency": record.urgency, "status": record.status, "assignee": record.assignee,
+                     "due": _due(record, t), "late": _late(t)})
+    click.echo(rows_text(rows, LIST_COLUMNS, style), nl=False)
+    if style in ("table", "markdown") and load:
+        parts = [f"{who} {count}" + (f" ({msg('h.urgent_count', n=urgent_load[who])})" if urgent_load[who] else "")
+                 for who, count in sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))]
+        click.echo(f"\n{msg('h.open_load')}: " + ", ".join(parts))
+
+
+def _tickets(app: App) -> list[Ticket]:
+    out = []
+    with app.ledger.lock(exclusive=False, what="ticket list"):
+        for kind, path in app.store.iter_paths([TICKET]):
+            record = app.store.load(kind, path)
+            assert isinstance(record, Ticket)
+            out.append(record)
+    return out
+
+
+def _show_data(app: App, record: Ticket) -> dict[str, Any]:
+    t = timing(record, app.ledger.config.tickets, clockwork(app.ledger.config), app.now())
+    data = {k: v for k, v in record.model_dump(exclude={"events"}, exclude_none=True).items() if v != []}
+    data["timing"] = {
+        "response_due": t.response_due, "responded_at": t.responded_at, "response_met": t.response_met,
+        "resolution_due": t.resolution_due, "first_resolved_at": t.first_resolved_at,
+        "resolution_met": t.resolution_met, "waiting": t.waiting, "waiting_seconds": t.waiting_seconds,
+        "transferred_seconds": t.transferred_seconds, "callback_due": t.callback_due,
+        "callback_agent": t.callback_agent, "callbacks": t.callbacks, "callbacks_reached": t.callbacks_reached,
+        "satisfaction": t.satisfaction, "reopened": t.reopened, "overdue": _late(t),
+    }
+    data["events"] = [e.model_dump(exclude_none=True) for e in record.events]
+    return data
+
+
+@ticket.command("show")
+@click.argument("ticket_id", metavar="ID")
+@format_option
+@pass_app
+def ticket_show(app: App, ticket_id: str, style: str) -> None:
+    """Every field, the deadlines, and the history."""
+    record = app.store.read(TICKET, app.store.resolve_id(TICKET, ticket_id))
+    assert isinstance(record, Ticket)
+    data = _show_data(app, record)
+    if style == "json":
+        click.echo(to_json(data), nl=False)
+        return
+    fields = [{"field": label(f"f.{k}", k), "value": _shown(k, v)}
+              for k, v in data.items() if k not in ("events", "timing")]
+    fields += [{"field": label(f"f.{k}", k), "value": _shown(k, v)} for k, v in data["timing"].items()
+               if v not in (None, 0, False) or k in ("response_met", "resolution_met")]
+    click.echo(rows_text(fields, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)
+    if style != "csv":
+        click.echo("")
+        click.echo(_timeline(record, style))
+
+
+def _shown(key: str, value: Any) -> str:
+    if key.endswith("_seconds") and isinstance(value, int):
+        return f"{value // 3600}:{value % 3600 // 60:02d}"
+    if value is None and key.endswith("_met"):
+        return "…"
+    return display(value)
+
+
+def _event_text(event: Any) -> str:
+    extras = event.extras
+    parts = []
+    for key, value in extras.items():
+        if key == "outcome":
+            value = enum_label(CallbackOutcome(value))
+        parts.append(f"{key}={display(value)}")
+    what = label(f"event.{event.action}", event.action)
+    return what + (f"  {'; '.join(parts)}" if parts else "")
+
+
+@ticket.command("log")
+@click.argument("ticket_id", metavar="ID")
+@format_option
+@pass_app
+def ticket_log(app: App, ticket_id: str, style: str) -> None:
+    """The history as a timeline."""
+    record = app.store.read(TICKET, app.store.resolve_id(TICKET, ticket_id))
+    assert isinstance(record, Ticket)
+    if style == "json":
+        click.echo(to_json([e.model_dump(exclude_none=True) for e in record.events]), nl=False)
+        return
+    click.echo(_timeline(record, style))
+
+
+def _timeline(record: Ticket, style: str) -> str:
+    rows = []
+    for event in record.events:
+        rows.append({"at": event.at, "by": event.by, "what": _event_text(event)})
+    columns = [Column("at", "h.at"), Column("by", "h.by"), Column("what", "h.what")]
+    return rows_text(rows, columns, style if style != "json" else "table").rstrip("\n")

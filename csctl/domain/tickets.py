@@ -1,0 +1,295 @@
+"""Tickets (工单 / 个案 / 客诉单): the case flow of the seeds as one state machine.
+
+The history is the truth. `replay` walks a ticket's events through `MOVES`
+(which state each action may leave from, and where it goes) and derives the
+stored fields `status`, `assignee`, `department` and `verdict`; every command
+appends one event and replays, so a command, `check` and a merge all agree on
+what a history means. Who may act is decided here too, on top of the role
+table: an agent handles the tickets assigned to them, a supervisor any.
+
+The moves are drawn in the README ("The life of a ticket").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from csctl.domain.auth import require
+from csctl.errors import IllegalTransition, InvalidInput
+from csctl.i18n import enum_label, msg
+from csctl.models.base import Event
+from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.models.records import CallbackOutcome, Ticket, TicketKind, TicketStatus, Verdict
+
+NEW, ASSIGNED, TRANSFERRED, WAITING, RESOLVED, CLOSED = TicketStatus
+OPEN = frozenset({NEW, ASSIGNED, TRANSFERRED, WAITING})
+ANY = frozenset(TicketStatus)
+
+# action -> the states it may be taken from. Where it leads is decided in `_apply`.
+MOVES: dict[str, frozenset[TicketStatus]] = {
+    "created": frozenset(),
+    "judged": frozenset({NEW, ASSIGNED, WAITING}),
+    "assigned": OPEN,
+    "taken": frozenset({NEW}),
+    "noted": ANY - {CLOSED},
+    "transferred": OPEN,
+    "waiting": frozenset({NEW, ASSIGNED, TRANSFERRED}),
+    "resumed": frozenset({WAITING}),
+    "resolved": OPEN,
+    "callback": frozenset({RESOLVED, CLOSED}),
+    "closed": frozenset({RESOLVED}),
+    "reopened": frozenset({RESOLVED, CLOSED}),
+    "linked": ANY,
+    "renamed": ANY,
+}
+
+# Events that answer the customer: the first of them after intake is the first response.
+RESPONSES = frozenset({"noted", "judged", "transferred", "waiting", "resolved", "callback"})
+
+
+@dataclass
+class Derived:
+    """What a history adds up to."""
+
+    status: TicketStatus = NEW
+    assignee: str | None = None
+    department: str | None = None
+    verdict: Verdict | None = None
+    before_waiting: TicketStatus = NEW
+    followups: list[str] = field(default_factory=list)
+
+
+def _illegal(ticket_id: str, action: str, status: TicketStatus) -> IllegalTransition:
+    return IllegalTransition(
+        msg("ticket.illegal", id=ticket_id, action=msg(f"ticket.action.{action}"), status=enum_label(status))
+    )
+
+
+def replay(ticket_id: str, kind: TicketKind, events: Iterable[Event]) -> Derived:
+    """Walk the history; `IllegalTransition` names the first event that does not fit."""
+    state = Derived()
+    for index, event in enumerate(events):
+        if index == 0:
+            if event.action != "created":
+                raise IllegalTransition(msg("ticket.first_event", id=ticket_id, action=event.action))
+            continue
+        allowed = MOVES.get(event.action)
+        if allowed is None:
+            raise IllegalTransition(msg("ticket.unknown_action", id=ticket_id, action=event.action))
+        if state.status not in allowed:
+            raise _illegal(ticket_id, event.action, state.status)
+        apply_event(ticket_id, kind, state, event)
+    return state
+
+
+def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) -> None:
+    extra = event.extras
+    action = event.action
+    if action == "judged":
+        if kind is not TicketKind.COMPLAINT or state.verdict is not None:
+            raise _illegal(ticket_id, action, state.status)
+        state.verdict = Verdict(str(extra.get("verdict")))
+        if state.verdict is Verdict.VALID:
+            state.department = extra.get("department")
+            state.status = TRANSFERRED
+        else:
+            state.status = CLOSED
+    elif action == "assigned":
+        state.assignee, state.status = extra.get("to"), ASSIGNED
+    elif action == "taken":
+        state.assignee, state.status = event.by, ASSIGNED
+    elif action == "transferred":
+        if extra.get("target") == "agent":
+            state.assignee = extra.get("to")
+        else:
+            state.department = extra.get("to")
+        state.status = TRANSFERRED
+    elif action == "waiting":
+        state.before_waiting, state.status = state.status, WAITING
+    elif action == "resumed":
+        state.status = state.before_waiting
+    elif action == "resolved":
+        state.assignee = state.assignee or event.by
+        state.status = RESOLVED
+    elif action == "callback":
+        if extra.get("outcome") == CallbackOutcome.REJECTED and not extra.get("retry_by"):
+            state.status = ASSIGNED  # 客户对处理结果不满意的,应重新处理
+    elif action == "closed":
+        state.status = CLOSED
+    elif action == "reopened":
+        state.assignee = state.assignee or event.by
+        state.status = ASSIGNED
+    elif action == "linked":
+        state.followups.append(str(extra.get("followup")))
+
+
+def advance(ticket: Ticket, event: Event) -> Ticket:
+    """The ticket with `event` appended and its derived fields replayed."""
+    state = replay(ticket.id, ticket.kind, [*ticket.events, event])
+    followups = sorted({*ticket.followups, *state.followups})
+    return ticket.with_event(
+        event, status=state.status, assignee=state.assignee, department=state.department,
+        verdict=state.verdict, followups=followups,
+    )
+
+
+# ----- who may act --------------------------------------------------------------------
+
+SUPERVISING = (Role.ADMIN, Role.SUPERVISOR)
+
+
+def _must_own(ticket: Ticket, actor: AgentEntry, action: str) -> None:
+    """An agent handles their own tickets (or unassigned ones); a supervisor any."""
+    if actor.role in SUPERVISING or ticket.assignee in (None, actor.id):
+        return
+    raise IllegalTransition(
+        msg("ticket.not_yours", id=ticket.id, action=msg(f"ticket.action.{action}"), who=ticket.assignee)
+    )
+
+
+def _event(actor: AgentEntry, action: str, at: dt.datetime, recorded: dt.datetime | None,
+           **extra: Any) -> Event:
+    values = {k: v for k, v in extra.items() if v not in (None, [], "")}
+    return Event(at=at, by=actor.id, action=action, recorded_at=recorded, **values)
+
+
+def _text(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(msg("ticket.empty", field=field))
+    return value
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When an action happened (`--at`) and, if that was earlier, when it was recorded."""
+
+    at: dt.datetime
+    recorded: dt.datetime | None = None
+
+
+def judge(ticket: Ticket, actor: AgentEntry, when: Moment, *, valid: bool, department: str | None,
+          explanation: str | None) -> Ticket:
+    require(actor, "ticket.judge")
+    if ticket.kind is not TicketKind.COMPLAINT:
+        raise IllegalTransition(msg("ticket.not_complaint", id=ticket.id, kind=enum_label(ticket.kind)))
+    if ticket.verdict is not None:
+        raise IllegalTransition(msg("ticket.judged_already", id=ticket.id, verdict=enum_label(ticket.verdict)))
+    if valid:
+        if not department:
+            raise InvalidInput(msg("ticket.dept_needed"))
+        event = _event(actor, "judged", when.at, when.recorded, verdict="valid",
+                       department=_text(department, "--dept"))
+    else:
+        event = _event(actor, "judged", when.at, when.recorded, verdict="invalid",
+                       explanation=_text(explanation or "", "--explanation"))
+    return advance(ticket, event)
+
+
+def assign(ticket: Ticket, actor: AgentEntry, when: Moment, config: LedgerConfig, to: str) -> Ticket:
+    require(actor, "ticket.assign")
+    agent = _active_agent(config, to)
+    if ticket.status is ASSIGNED and ticket.assignee == agent.id:
+        raise IllegalTransition(msg("ticket.assigned_already", id=ticket.id, who=agent.id))
+    return advance(ticket, _event(actor, "assigned", when.at, when.recorded, to=agent.id))
+
+
+def take(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
+    require(actor, "ticket.take")
+    if ticket.status is not NEW:
+        if ticket.assignee:
+            raise IllegalTransition(msg("ticket.taken_already", id=ticket.id, who=ticket.assignee,
+                                        status=enum_label(ticket.status)))
+        raise _illegal(ticket.id, "taken", ticket.status)
+    return advance(ticket, _event(actor, "taken", when.at, when.recorded))
+
+
+def note(ticket: Ticket, actor: AgentEntry, when: Moment, text: str) -> Ticket:
+    require(actor, "ticket.handle")
+    return advance(ticket, _event(actor, "noted", when.at, when.recorded, text=_text(text, "TEXT")))
+
+
+def transfer(ticket: Ticket, actor: AgentEntry, when: Moment, config: LedgerConfig, to: str,
+             reason: str) -> Ticket:
+    """To an agent on the roster (e.g. tech support), or to a department named in words."""
+    require(actor, "ticket.handle")
+    _must_own(ticket, actor, "transferred")
+    target = "agent" if config.agent(to.strip()) else "department"
+    if target == "agent":
+        to = _active_agent(config, to).id
+    return advance(ticket, _event(actor, "transferred", when.at, when.recorded, to=_text(to, "--to"),
+                                  target=target, reason=_text(reason, "--reason")))
+
+
+def wait(ticket: Ticket, actor: AgentEntry, when: Moment, reason: str) -> Ticket:
+    require(actor, "ticket.handle")
+    _must_own(ticket, actor, "waiting")
+    return advance(ticket, _event(actor, "waiting", when.at, when.recorded, reason=_text(reason, "--reason")))
+
+
+def resume(ticket: Ticket, actor: AgentEntry, when: Moment, note_text: str | None) -> Ticket:
+    require(actor, "ticket.handle")
+    _must_own(ticket, actor, "resumed")
+    return advance(ticket, _event(actor, "resumed", when.at, when.recorded, note=note_text))
+
+
+def resolve(ticket: Ticket, actor: AgentEntry, when: Moment, solution: str, kb: list[str]) -> Ticket:
+    require(actor, "ticket.handle")
+    _must_own(ticket, actor, "resolved")
+    event = _event(actor, "resolved", when.at, when.recorded, solution=_text(solution, "--solution"), kb=kb)
+    updated = advance(ticket, event)
+    return updated.model_copy(update={"kb": sorted({*ticket.kb, *kb})}) if kb else updated
+
+
+def callback(ticket: Ticket, actor: AgentEntry, when: Moment, config: LedgerConfig, *,
+             outcome: CallbackOutcome, satisfaction: int | None, note_text: str | None,
+             retry_by: str | None) -> Ticket:
+    """A callback attempt (回访); every attempt is kept, reached or not."""
+    require(actor, "ticket.handle")
+    if outcome is CallbackOutcome.UNREACHABLE and satisfaction is not None:
+        raise InvalidInput(msg("ticket.unreachable_satisfaction"))
+    if retry_by is not None:
+        if outcome is not CallbackOutcome.REJECTED:
+            raise InvalidInput(msg("ticket.retry_needs_rejected"))
+        retry_by = _active_agent(config, retry_by).id
+        if retry_by == actor.id:
+            raise InvalidInput(msg("ticket.retry_other_agent"))
+    event = _event(actor, "callback", when.at, when.recorded, outcome=outcome.value,
+                   satisfaction=satisfaction, note=note_text, retry_by=retry_by)
+    return advance(ticket, event)
+
+
+def close(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
+    require(actor, "ticket.handle")
+    _must_own(ticket, actor, "closed")
+    return advance(ticket, _event(actor, "closed", when.at, when.recorded))
+
+
+def reopen(ticket: Ticket, actor: AgentEntry, when: Moment, reason: str) -> Ticket:
+    require(actor, "ticket.handle")
+    return advance(ticket, _event(actor, "reopened", when.at, when.recorded, reason=_text(reason, "--reason")))
+
+
+def link_followup(origin: Ticket, actor: AgentEntry, when: Moment, followup_id: str) -> Ticket:
+    return advance(origin, _event(actor, "linked", when.at, when.recorded, followup=followup_id))
+
+
+def _active_agent(config: LedgerConfig, agent_id: str) -> AgentEntry:
+    agent = config.agent(agent_id.strip())
+    if agent is None:
+        raise InvalidInput(msg("actor.unknown", who=agent_id))
+    if not agent.active:
+        raise InvalidInput(msg("actor.inactive", who=agent.id))
+    return agent
+
+
+def new_ticket(ticket_id: str, actor: AgentEntry, when: Moment, fields: dict[str, Any]) -> Ticket:
+    """A new ticket as `ticket new` files it: status new, history starting with `created`."""
+    require(actor, "ticket.new")
+    event = _event(actor, "created", when.at, when.recorded)
+    return Ticket.model_validate(
+        {"id": ticket_id, "created": when.at, **fields, "events": [event.model_dump(exclude_none=True)]}
+    )
