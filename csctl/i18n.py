@@ -216,6 +216,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "events.{index}: 时间 {at} 早于上一条记录 {previous}",
         "events.{index}: written at {at}, before the event above it ({previous})",
     ),
+    "check.calendar_missing": (
+        "calendar.holidays 缺少 {years} 年的节假日(可从 chinesecalendar 更新)",
+        "calendar.holidays lists no holidays for {years} (deadlines will count them as workdays)",
+    ),
+    "check.ticket_history": ("{message}", "{message}"),
+    "check.ticket_field": (
+        "{field} 为 {stored},但按历史应为 {replayed}", "{field} is {stored}, but the history says {replayed}",
+    ),
+    "check.ticket_followup": ("followups: {id} 不是跟进本工单的个案", "followups: {id} does not follow this ticket"),
     "check.not_record": ("不是 csctl 记录文件", "not a csctl record file"),
     "check.created_after_event": (
         "created {created} 晚于第一条事件 {first}", "created {created} is after the first event {first}",

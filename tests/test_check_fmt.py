@@ -36,17 +36,17 @@ def test_a_clean_ledger_checks_clean(invoke: Invoke, make_record) -> None:  # ty
 
 
 def test_check_json_is_a_list_of_problems(invoke: Invoke, make_record, ledger: Path) -> None:  # type: ignore[no-untyped-def]
-    path = make_record("ticket", kind="complaint", channel="phone", subject="快递未到", assignee="ghost")
+    path = make_record("ticket", kind="complaint", channel="phone", subject="快递未到", customer="C-261101-00000")
     result = invoke("--lang", "en", "check", "--format", "json")
     assert result.exit_code == 1
     relative = str(path.relative_to(ledger))
     assert json.loads(result.stdout) == [
-        {"path": relative, "line": 8, "message": "assignee: unknown agent ghost", "warning": False}
+        {"path": relative, "line": 8, "message": "customer: unknown customer C-261101-00000", "warning": False}
     ]
 
 
 def test_check_paths_limit_what_is_checked(invoke: Invoke, make_record, ledger: Path) -> None:  # type: ignore[no-untyped-def]
-    bad = make_record("ticket", kind="complaint", channel="phone", subject="x", assignee="ghost")
+    bad = make_record("ticket", kind="complaint", channel="phone", subject="x", customer="C-261101-00000")
     good = make_record("customer", name="周建国")
     assert invoke("check", str(good)).exit_code == 0
     assert invoke("check", str(bad)).exit_code == 1

@@ -142,7 +142,7 @@ def test_update_appends_an_event_and_the_diff_is_only_added_lines(make_record: M
     ]
     for minute, extra in enumerate(notes, start=1):
         before = path.read_bytes()
-        event = Event(at=later(minute), by="wang", action="note", **extra)
+        event = Event(at=later(minute), by="wang", action="noted", **extra)
 
         def append(record: Record, event: Event = event) -> Record:
             return record.with_event(event)
@@ -182,7 +182,7 @@ def _edit_first_event(record: Record) -> Record:
 
 def _insert_before_first(record: Record) -> Record:
     events = record.model_dump()["events"]
-    early = {"at": FROZEN - dt.timedelta(hours=1), "by": "wang", "action": "note"}
+    early = {"at": FROZEN - dt.timedelta(hours=1), "by": "wang", "action": "noted"}
     return type(record).model_validate({**record.model_dump(), "events": [early, *events]})
 
 
@@ -192,7 +192,7 @@ def test_an_update_that_rewrites_history_is_refused_and_writes_nothing(
 ) -> None:
     path = make_record("ticket", **ISSUE)
     store = store_of(ledger)
-    store.update(TICKET, path.stem, lambda r: r.with_event(Event(at=later(1), by="wang", action="note", text="x")))
+    store.update(TICKET, path.stem, lambda r: r.with_event(Event(at=later(1), by="wang", action="noted", text="x")))
     before = snapshot(ledger)
     with pytest.raises(CsctlError, match="never rewrite"):
         store.update(TICKET, path.stem, rewrite)

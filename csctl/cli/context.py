@@ -7,10 +7,13 @@ import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 
 from csctl.domain import clock
+from csctl.errors import RecordError
+from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.storage.ledger import Ledger, find_ledger
 
 if TYPE_CHECKING:
@@ -43,7 +46,12 @@ class App:
         return resolve_actor(self.ledger.config, self.as_id, os.environ, self.ledger.root)
 
     def now(self) -> dt.datetime:
-        return clock.now(self.ledger.config.tz)
+        try:
+            zone = self.ledger.config.tz
+        except RecordError:
+            # `check` still reports a broken csctl.toml; any other command fails on it anyway.
+            zone = ZoneInfo(DEFAULT_TIMEZONE)
+        return clock.now(zone)
 
 
 pass_app = click.make_pass_decorator(App)

@@ -38,7 +38,7 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
                            path=app.ledger.relative(rename.path)))
         if not renames:
             click.echo(msg("repair.none"), err=True)
-    report = check_ledger(app.store, list(paths) or None)
+    report = check_ledger(app.store, app.now(), list(paths) or None)
     problems = report.sorted_problems()
     if style == "json":
         click.echo(to_json([
@@ -51,6 +51,7 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
                    else msg("check.clean", count=report.files))
         click.echo(summary, err=True)
     raise SystemExit(1 if report.errors else 0)
+
 
 
 @click.command()

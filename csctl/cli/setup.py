@@ -27,9 +27,16 @@ ROLES = click.Choice([r.value for r in Role])
 def init(directory: Path, admin_id: str, admin_name: str, team: str | None, timezone: str,
          locale: str, no_git: bool) -> None:
     """Create a ledger in DIRECTORY (default: here) with its first admin."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from csctl.domain import clock
     from csctl.domain.setup import init_ledger
 
-    root = init_ledger(directory, admin_id, admin_name, team, timezone, locale, git=not no_git)
+    try:
+        year = clock.now(ZoneInfo(timezone)).year
+    except (ZoneInfoNotFoundError, ValueError):
+        year = None  # init names the bad --timezone itself
+    root = init_ledger(directory, admin_id, admin_name, team, timezone, locale, git=not no_git, year=year)
     click.echo(msg("ledger.created", path=root), err=True)
 
 

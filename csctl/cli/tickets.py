@@ -88,17 +88,8 @@ def ticket_new(app: App, /, customer_id: str | None, follows: str | None, take: 
         values["customer"] = store.resolve_id(CUSTOMER, customer_id)
         if not store.exists(CUSTOMER, values["customer"]):
             raise NotFound(msg("ticket.unknown_customer", id=values["customer"]))
-    when = _moment(app, at)
-    actor = app.actor
-    with app.ledger.lock(exclusive=True, what="new ticket"):
-        if follows:
-            values["follows"] = origin_id = store.resolve_id(TICKET, follows)
-            store.find(TICKET, origin_id)
-        created = store.create(TICKET, when.at, lambda i: flow.new_ticket(i, actor, when, values))
-        if take:
-            store.update(TICKET, created.id, lambda t: flow.take(t, actor, when))
-        if follows:
-            store.update(TICKET, values["follows"], lambda t: flow.link_followup(t, actor, when, created.id))
+    origin = store.resolve_id(TICKET, follows) if follows else None
+    created = flow.open_ticket(store, app.actor, _moment(app, at), values, follows=origin, taken=take)
     click.echo(created.id)
 
 

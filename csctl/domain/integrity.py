@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from csctl.domain.calendar import WorkCalendar
+from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.phrases import Phrases
+from csctl.domain.tickets import TICKET_RULES
 from csctl.errors import CsctlError, Problem, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
 from csctl.models.kinds import AGENT, KINDS, Kind
 from csctl.storage import ids
-from csctl.storage.locate import Loc, key_lines, line_of
+from csctl.storage.ledger import CONFIG_NAME
+from csctl.storage.locate import key_lines, line_of
 from csctl.storage.store import Store, parse_record, read_text
 from csctl.storage.toml_io import dump_record
-
-
-@dataclass
-class CheckContext:
-    """What rules may consult besides the record: the roster and the IDs on file."""
-
-    config: LedgerConfig | None
-    known: dict[str, set[str]]
-
-    def exists(self, kind: str, value: str) -> bool | None:
-        """Whether `value` names an existing `kind`; None when that cannot be told."""
-        if kind == AGENT:
-            return None if self.config is None else self.config.agent(value) is not None
-        return value in self.known[kind]
-
-
-Finding = tuple[Loc, str]
-Rule = Callable[[Record, Kind, CheckContext], Iterable[Finding]]
 
 
 def rule_references(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
@@ -49,35 +36,33 @@ def rule_references(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[F
         for index, item in enumerate(values):
             if item is not None and ctx.exists(target, item) is False:
                 where = f"{name}.{index}" if isinstance(value, list) else name
-                yield (name,), msg(
-                    "check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=item
-                )
+                yield Finding((name,), msg("check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=item))
     remarks = getattr(record, "remarks", [])
     for index, remark in enumerate(remarks):
         if ctx.exists(AGENT, remark.by) is False:
-            yield ("remarks", index, "by"), msg(
+            yield Finding(("remarks", index, "by"), msg(
                 "check.unknown_ref", field=f"remarks.{index}.by", kind=msg("kind.agent"), value=remark.by
-            )
+            ))
     for index, event in enumerate(record.events):
         if ctx.exists(AGENT, event.by) is False:
-            yield ("events", index, "by"), msg(
+            yield Finding(("events", index, "by"), msg(
                 "check.unknown_ref", field=f"events.{index}.by", kind=msg("kind.agent"), value=event.by
-            )
+            ))
 
 
 def rule_event_order(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
     previous: Event | None = None
     for index, event in enumerate(record.events):
         if previous is not None and event.written_at < previous.written_at:
-            yield ("events", index, "at"), msg(
+            yield Finding(("events", index, "at"), msg(
                 "check.event_order", index=index, at=_stamp(event.written_at),
                 previous=_stamp(previous.written_at),
-            )
+            ))
         previous = event
     if record.events and record.created > record.events[0].at:
-        yield ("created",), msg(
+        yield Finding(("created",), msg(
             "check.created_after_event", created=_stamp(record.created), first=_stamp(record.events[0].at)
-        )
+        ))
 
 
 def _stamp(value: dt.datetime) -> str:
@@ -85,8 +70,8 @@ def _stamp(value: dt.datetime) -> str:
 
 
 COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
-# Each workflow adds its own rules here under its kind's name.
-RECORD_RULES: dict[str, tuple[Rule, ...]] = {name: () for name in KINDS}
+# Each workflow's own rules, under its kind's name.
+RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES}
 
 
 @dataclass
@@ -133,7 +118,7 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
     return with_config, chosen
 
 
-def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
+def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None) -> CheckReport:
     ledger = store.ledger
     report = CheckReport()
     with_config, chosen = select(store, paths)
@@ -148,7 +133,9 @@ def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
     known: dict[str, set[str]] = {name: set() for name in KINDS}
     for known_kind, known_path in store.iter_paths():
         known[known_kind.name].add(known_path.stem)
-    ctx = CheckContext(config, known)
+    ctx = CheckContext(config, known, _phrases(store, report), now)
+    if with_config and config is not None:
+        report.problems.extend(_calendar_warnings(store, config, now))
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
     with ledger.lock(exclusive=False, what="check"):
         for kind, path in chosen:
@@ -167,9 +154,32 @@ def check_ledger(store: Store, paths: list[Path] | None = None) -> CheckReport:
             if findings:
                 lines = key_lines(text)
                 where = ledger.relative(path)
-                report.problems.extend(Problem(where, line_of(lines, loc), message) for loc, message in findings)
+                report.problems.extend(Problem(where, line_of(lines, f.loc), f.message, f.warning) for f in findings)
     report.problems.extend(_duplicate_problems(store, declared))
     return report
+
+
+def _phrases(store: Store, report: CheckReport) -> Phrases | None:
+    try:
+        return Phrases.from_template(store.ledger.template("phrases.toml"))
+    except RecordError as err:
+        report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
+    except CsctlError as err:
+        report.problems.append(Problem("templates/phrases.toml", None, str(err).split(": ", 1)[-1]))
+    return None
+
+
+def _calendar_warnings(store: Store, config: LedgerConfig, now: dt.datetime) -> Iterator[Problem]:
+    """Holidays of this year and the coming one should be in the calendar (a warning only)."""
+    if config.tickets.count != "working":
+        return
+    calendar = WorkCalendar.from_settings(config.calendar, config.tz)
+    year = now.astimezone(config.tz).year
+    missing = [y for y in (year, year + 1) if not calendar.covers_year(y)]
+    if missing:
+        text = store.ledger.config_path.read_text(encoding="utf-8")
+        line = line_of(key_lines(text), ("calendar", "holidays"))
+        yield Problem(CONFIG_NAME, line, msg("check.calendar_missing", years=", ".join(map(str, missing))), True)
 
 
 def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckContext) -> Iterator[Finding]:
@@ -180,10 +190,11 @@ def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckCo
 
 def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator[Finding]:
     if kind.prefix and (ids.ID_PATTERN.fullmatch(record.id) is None or record.id[0] != kind.prefix):
-        yield ("id",), f"id: {record.id!r} is not a {msg('kind.' + kind.name)} ID (e.g. {kind.prefix}-261123-0F3KQ)"
+        example = f"{kind.prefix}-261123-0F3KQ"
+        yield Finding(("id",), f"id: {record.id!r} is not a {msg('kind.' + kind.name)} ID (e.g. {example})")
         return
     if record.id != path.stem:
-        yield ("id",), msg("check.id_mismatch", id=record.id, stem=path.stem)
+        yield Finding(("id",), msg("check.id_mismatch", id=record.id, stem=path.stem))
         return
     expected = store.path_for(kind, record.id, record.created.date())
     if kind.prefix is None and expected.parent != path.parent:
@@ -191,7 +202,7 @@ def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator
         # as long as the order has one file only (duplicates are reported apart).
         return
     if expected != path and expected.resolve() != path.resolve():
-        yield ("id",), msg("check.misplaced", expected=store.ledger.relative(expected))
+        yield Finding(("id",), msg("check.misplaced", expected=store.ledger.relative(expected)))
 
 
 def _duplicate_problems(store: Store, declared: dict[tuple[str, str], list[Path]]) -> Iterator[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 from importlib import resources
@@ -10,6 +11,7 @@ from pathlib import Path
 import tomli_w
 from pydantic import ValidationError
 
+from csctl.domain.calendar import official_days
 from csctl.errors import CsctlError
 from csctl.i18n import msg
 from csctl.models.config import AgentEntry, LedgerConfig, Role
@@ -36,7 +38,18 @@ def _value(value: str) -> str:
     return tomli_w.dumps({"v": value}).split(" = ", 1)[1].rstrip("\n")
 
 
-def config_text(team: str, timezone: str, locale: str, admin: AgentEntry) -> str:
+def _dates(days: list[dt.date]) -> str:
+    if not days:
+        return "[]"
+    return "[\n" + "".join(f"    {day.isoformat()},\n" for day in days) + "]"
+
+
+def config_text(team: str, timezone: str, locale: str, admin: AgentEntry, years: list[int]) -> str:
+    holidays, workdays, uncovered = official_days(years)
+    source = (f"China's official days for {', '.join(str(y) for y in years if y not in uncovered)}"
+              " (from the chinesecalendar package)" if len(uncovered) < len(years) else "none found")
+    missing = (f"\n# Not yet published when this ledger was made: {', '.join(map(str, uncovered))};"
+               "\n# add them when they are (`csctl check` warns until then).") if uncovered else ""
     return f"""\
 # csctl ledger settings, read by every csctl command and validated by `csctl check`.
 # Edit by hand, or with `csctl agent add/edit` (which keep these comments).
@@ -51,8 +64,9 @@ locale = {_value(locale)}
 [calendar]
 # Public holidays (no work) and make-up workdays (调休, a weekend day worked),
 # used when deadlines are counted in working hours.
-holidays = []
-workdays = []
+# Written at init: {source}.{missing}
+holidays = {_dates(holidays)}
+workdays = {_dates(workdays)}
 
 [calendar.hours]
 # Opening hours per weekday, "HH:MM-HH:MM", or "" for a day off
@@ -76,6 +90,21 @@ autocommit = false
 [lock]
 # Seconds to wait while another csctl command (a person, a cron job) is writing.
 timeout = 30
+
+[tickets]
+# Deadlines, counted in the calendar's working time ("working") or on the wall clock
+# ("calendar"). For each ticket the shortest limit that applies wins: kind.urgency,
+# kind, urgency, default. 30m, 4h, 3d (working days), 1d4h. Seed: 最多不超过三日.
+count = "working"
+response = {{ default = "4h", complaint = "2h", high = "2h", urgent = "30m" }}
+resolution = {{ default = "3d", complaint = "1d", high = "1d", urgent = "4h" }}
+# A callback (回访) is due this long after a resolution, for these kinds; after an
+# attempt that did not reach the customer, again after `callback_retry`.
+callback = "1d"
+callback_retry = "4h"
+callback_kinds = ["complaint"]
+# true: refuse forbidden words (templates/phrases.toml) instead of warning.
+strict_language = false
 
 # The team (SPEC §2). `name` is the name written in remarks (客服名), `staff_no`
 # the number said on the phone (工号). role: admin, supervisor, agent,
@@ -102,6 +131,7 @@ def init_ledger(
     timezone: str = "Asia/Shanghai",
     locale: str = "zh",
     git: bool = True,
+    year: int | None = None,
 ) -> Path:
     """Write a new ledger into `root` (created if needed); refuse one that holds a ledger."""
     root = root.expanduser()
@@ -110,7 +140,8 @@ def init_ledger(
     if root.exists() and not root.is_dir():
         raise CsctlError(f"{root}: not a folder")
     admin = _checked_admin(admin_id, admin_name)
-    text = config_text(team or root.resolve().name, timezone, locale, admin)
+    this_year = year or dt.date.today().year
+    text = config_text(team or root.resolve().name, timezone, locale, admin, [this_year, this_year + 1])
     try:
         LedgerConfig.model_validate(parse_toml(text))
     except ValidationError as err:  # a bad --timezone or --team value

@@ -13,16 +13,19 @@ The moves are drawn in the README ("The life of a ticket").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from csctl.domain.auth import require
+from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.errors import IllegalTransition, InvalidInput
 from csctl.i18n import enum_label, msg
-from csctl.models.base import Event
+from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.models.kinds import TICKET, Kind
 from csctl.models.records import CallbackOutcome, Ticket, TicketKind, TicketStatus, Verdict
+from csctl.storage.store import Store
 
 NEW, ASSIGNED, TRANSFERRED, WAITING, RESOLVED, CLOSED = TicketStatus
 OPEN = frozenset({NEW, ASSIGNED, TRANSFERRED, WAITING})
@@ -287,9 +290,72 @@ def _active_agent(config: LedgerConfig, agent_id: str) -> AgentEntry:
 
 
 def new_ticket(ticket_id: str, actor: AgentEntry, when: Moment, fields: dict[str, Any]) -> Ticket:
-    """A new ticket as `ticket new` files it: status new, history starting with `created`."""
+    """A new ticket: status new, history starting with `created`."""
     require(actor, "ticket.new")
     event = _event(actor, "created", when.at, when.recorded)
     return Ticket.model_validate(
         {"id": ticket_id, "created": when.at, **fields, "events": [event.model_dump(exclude_none=True)]}
     )
+
+
+def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str, Any], *,
+                follows: str | None, taken: bool) -> Ticket:
+    """File a new ticket (taken at once by the actor when `taken`); a follow-up is linked both ways.
+
+    Both records are built and checked before either is written, so a refusal
+    (an origin that is closed to links, a clock behind its history) writes nothing.
+    """
+    with store.ledger.lock(exclusive=True, what="new ticket"):
+        origin_path = store.find(TICKET, follows) if follows else None
+        while True:
+            ticket = new_ticket(store.allocate_id(TICKET, when.at), actor, when,
+                                {**fields, "follows": follows} if follows else fields)
+            if taken:
+                ticket = take(ticket, actor, when)
+            linked: tuple[Ticket, Ticket] | None = None
+            if origin_path is not None:
+                origin = store.load(TICKET, origin_path)
+                assert isinstance(origin, Ticket)
+                linked = (origin, link_followup(origin, actor, when, ticket.id))
+                store.check_growth(origin_path, *linked)
+            if store.file_new(TICKET, ticket):
+                break
+        if linked is not None and origin_path is not None:
+            store.replace(TICKET, origin_path, *linked)
+    return ticket
+
+
+# ----- check ------------------------------------------------------------------------------
+
+def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """The history is a legal sequence and the stored fields are what it adds up to."""
+    assert isinstance(record, Ticket)
+    try:
+        state = replay(record.id, record.kind, record.events)
+    except IllegalTransition as err:
+        yield Finding(("events",), str(err))
+        return
+    for name in ("status", "assignee", "department", "verdict"):
+        stored, replayed = getattr(record, name), getattr(state, name)
+        if stored != replayed:
+            yield Finding((name,), msg("check.ticket_field", field=name, stored=_plain(stored),
+                                       replayed=_plain(replayed)))
+
+
+def _plain(value: object) -> str:
+    return "-" if value is None else str(getattr(value, "value", value))
+
+
+def rule_language(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """Forbidden words in what the customer was told (a warning: the words were said)."""
+    if ctx.phrases is None:
+        return
+    for index, event in enumerate(record.events):
+        for key in ("solution", "note", "explanation"):
+            text = event.extras.get(key)
+            if isinstance(text, str) and (found := ctx.phrases.forbidden_in(text)):
+                yield Finding(("events", index, key),
+                              msg("phrases.forbidden", field=f"events.{index}.{key}", words="、".join(found)), True)
+
+
+TICKET_RULES: tuple[Rule, ...] = (rule_history, rule_language)

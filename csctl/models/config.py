@@ -33,9 +33,12 @@ class AgentEntry(Model):
     active: bool = True
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
 class TeamSettings(Model):
     name: Annotated[str, Field(min_length=1)]
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     locale: Literal["zh", "en"] = "zh"
 
     @field_validator("timezone")

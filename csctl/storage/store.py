@@ -183,6 +183,14 @@ class Store:
 
     def replace(self, kind: Kind, path: Path, old: Record, new: Record) -> None:
         """Write `new` over `old` at `path`; the caller holds the exclusive lock."""
+        self.check_growth(path, old, new)
+        text = self._render(path, kind, new)
+        write_atomic(path, text)
+        self.written.append(path)
+
+    @staticmethod
+    def check_growth(path: Path, old: Record, new: Record) -> None:
+        """History only grows, and never back in time."""
         if new.events[: len(old.events)] != old.events:
             raise CsctlError(f"{path}: a change may add to the history, never rewrite it")
         if old.events and len(new.events) > len(old.events):
@@ -192,9 +200,6 @@ class Store:
                     f"{path}: the clock says {first_new.isoformat()}, but the last event was written at "
                     f"{last.isoformat()}; check the clock or CSCTL_NOW (use --at to back-date an action)"
                 )
-        text = self._render(path, kind, new)
-        write_atomic(path, text)
-        self.written.append(path)
 
     def rewrite(self, path: Path, kind: Kind, record: Record) -> None:
         """Write a record back in canonical form (`fmt`); the caller holds the exclusive lock."""

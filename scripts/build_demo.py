@@ -1,0 +1,610 @@
+"""Build the demo ledger at the repository root, through csctl's own commands and store.
+
+    python scripts/build_demo.py OUT_DIR
+
+Tickets are made by the commands a team would type, with the clock set by
+CSCTL_NOW; kinds whose commands arrive later (customers, knowledge entries,
+remittances, remark files) are written through the store.
+"""
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from csctl.cli.main import cli
+from csctl.models.base import Event
+from csctl.models.kinds import KINDS
+from csctl.storage.ledger import Ledger
+from csctl.storage.store import Store
+
+root = Path(sys.argv[1])
+r = CliRunner().invoke(
+    cli,
+    ["init", str(root), "--admin", "liu", "--name", "刘工", "--team", "丽衣网店客服部", "--no-git"],
+    env={"CSCTL_NOW": "2026-11-23T09:00:00"},
+    catch_exceptions=False,
+)
+assert r.exit_code == 0, r.stderr
+# 2027's official days are not yet published; New Year's Day is fixed by law.
+config = root / "csctl.toml"
+config.write_text(config.read_text().replace("holidays = [\n", "holidays = [\n    2027-01-01,\n", 1))
+env = {"CSCTL_LEDGER": str(root), "CSCTL_AGENT": "liu", "CSCTL_NOW": "2026-11-23T09:00:00"}
+for args in (
+    ["agent", "edit", "liu", "--staff-no", "0001", "--email", "liu.it@liyi-shop.cn"],
+    [
+        "agent",
+        "add",
+        "chen",
+        "--name",
+        "陈经理",
+        "--role",
+        "supervisor",
+        "--staff-no",
+        "8001",
+        "--email",
+        "chen@liyi-shop.cn",
+    ],
+    ["agent", "add", "wang", "--name", "小王", "--role", "agent", "--staff-no", "1023", "--email", "wang@liyi-shop.cn"],
+    ["agent", "add", "mei", "--name", "小美", "--role", "agent", "--staff-no", "1031", "--email", "mei@liyi-shop.cn"],
+    ["agent", "add", "lin", "--name", "小林", "--role", "agent", "--staff-no", "1047"],
+    ["agent", "add", "zhang", "--name", "小张", "--role", "assistant", "--staff-no", "2005"],
+    ["agent", "add", "zhao", "--name", "赵工", "--role", "tech", "--staff-no", "3002"],
+    ["agent", "add", "sales", "--name", "销售部", "--role", "viewer"],
+):
+    r = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert r.exit_code == 0, (args, r.stderr)
+
+store = Store(Ledger(root))
+tz = store.ledger.config.tz
+
+
+def t(s):
+    return dt.datetime.fromisoformat(s).replace(tzinfo=tz)
+
+
+def ev(at, by, action, **kw):
+    return Event(at=t(at), by=by, action=action, **kw).model_dump(exclude_none=True)
+
+
+def make(kind, created, fields, events):
+    k = KINDS[kind]
+    now = t(created)
+    return store.create(k, now, lambda i: k.model.model_validate({"id": i, "created": now, **fields, "events": events}))
+
+
+# customers
+c1 = make(
+    "customer",
+    "2026-10-08T10:12:00",
+    dict(
+        name="林晓燕",
+        phone="13857123456",
+        region="杭州",
+        street="西湖区文三路",
+        wechat="lin_xy88",
+        address="浙江省杭州市西湖区文三路478号华星时代广场A座1203",
+        tags=["老客户", "VIP"],
+        needs="偏好M码连衣裙,换季时通知上新",
+    ),
+    [ev("2026-10-08T10:12:00", "wang", "created")],
+)
+c2 = make(
+    "customer",
+    "2026-10-21T15:40:00",
+    dict(
+        name="周建国",
+        phone="13905718888",
+        region="宁波",
+        street="鄞州区",
+        organisation="宁波甬丰贸易有限公司",
+        email="zhou.jg@yongfeng-trade.cn",
+        tags=["企业采购"],
+        needs="每季度团购工装",
+    ),
+    [ev("2026-10-21T15:40:00", "mei", "created")],
+)
+c3 = make(
+    "customer",
+    "2026-11-02T09:05:00",
+    dict(
+        name="陈思琪",
+        phone="15088886666",
+        region="上海",
+        street="浦东新区",
+        qq="287654321",
+        address="上海市浦东新区张杨路1600号2栋501",
+    ),
+    [ev("2026-11-02T09:05:00", "lin", "created")],
+)
+c4 = make(
+    "customer",
+    "2026-11-16T20:30:00",
+    dict(
+        name="Alice Tan",
+        phone="+65 9123 4567",
+        region="新加坡",
+        email="alice.tan@example.sg",
+        tags=["海外"],
+        needs="海外买家,汇款付款,电话联系需注意时差",
+    ),
+    [ev("2026-11-16T20:30:00", "mei", "created")],
+)
+
+# knowledge base
+k1 = make(
+    "kb",
+    "2026-09-14T11:00:00",
+    dict(
+        question="买家说快递显示已签收但没收到怎么办?",
+        answer="先核对物流详情的签收人和签收时间,再联系快递网点确认投递位置;48小时内仍找不到的,登记后按丢件流程补发或退款。",
+        status="published",
+        author="wang",
+        steps=[
+            "在物流详情中查看签收人、签收时间",
+            "电话联系派送网点,请其核实投递位置(快递柜、门卫、代收点)",
+            "告知买家处理进度,约定48小时内回复",
+            "仍未找到:按丢件登记,补发或退款,并备注",
+        ],
+        cases=["2026-09 杭州买家包裹被门卫代收,网点核实后当天找回"],
+        tags=["物流", "签收"],
+    ),
+    [
+        ev("2026-09-14T11:00:00", "wang", "created"),
+        ev("2026-09-14T14:20:00", "wang", "submitted"),
+        ev("2026-09-15T09:10:00", "chen", "approved"),
+    ],
+)
+k2 = make(
+    "kb",
+    "2026-10-03T16:30:00",
+    dict(
+        question="银行汇款后多久发货?",
+        answer="收到买家汇款通知后,由客服负责人核实货款到账,核实后当天安排发货;未核实前不发货。",
+        status="published",
+        author="mei",
+        steps=["登记汇款通知(日期、方式、银行、金额)", "客服负责人核实到账", "核实后通知买家并安排发货"],
+        tags=["汇款", "发货"],
+    ),
+    [
+        ev("2026-10-03T16:30:00", "mei", "created"),
+        ev("2026-10-03T16:45:00", "mei", "submitted"),
+        ev("2026-10-04T10:00:00", "chen", "approved"),
+    ],
+)
+k3 = make(
+    "kb",
+    "2026-11-18T10:20:00",
+    dict(
+        question="尺码偏小可以换大一码吗?",
+        answer="未穿着、吊牌完好的,签收7天内可换码,来回运费按店铺规则承担。",
+        author="lin",
+        tags=["换货", "尺码"],
+    ),
+    [ev("2026-11-18T10:20:00", "lin", "created")],
+)
+k4 = make(
+    "kb",
+    "2025-06-10T09:00:00",
+    dict(question="618活动满300减50怎么用?", answer="活动已结束。", status="retired", author="wang", tags=["活动"]),
+    [
+        ev("2025-06-10T09:00:00", "wang", "created"),
+        ev("2025-06-10T09:30:00", "wang", "submitted"),
+        ev("2025-06-10T11:00:00", "chen", "approved"),
+        ev("2025-07-01T09:00:00", "chen", "retired", reason="618活动已结束"),
+    ],
+)
+
+
+# tickets, through the commands a team would type, the clock moved by CSCTL_NOW
+def run(at: str, who: str, *args: str) -> str:
+    result = CliRunner().invoke(
+        cli, list(args), env={**env, "CSCTL_AGENT": who, "CSCTL_NOW": at}, catch_exceptions=False
+    )
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout.strip()
+
+
+# A complaint from call to callback (the README's walk-through).
+t1 = run(
+    "2026-11-20T09:12:00",
+    "wang",
+    "ticket",
+    "new",
+    "--kind",
+    "complaint",
+    "--channel",
+    "phone",
+    "--subject",
+    "快递显示已签收但买家没收到",
+    "--urgency",
+    "high",
+    "--customer",
+    c1.id,
+    "--region",
+    "杭州",
+    "--description",
+    "买家林女士来电:订单物流显示11月18日已签收,本人未收到包裹,要求尽快处理。",
+    "--when",
+    "2026-11-18 签收",
+    "--who",
+    "林晓燕",
+    "--where",
+    "杭州市西湖区",
+    "--what",
+    "包裹未收到",
+    "--why",
+    "快递放在门卫未通知",
+    "--how",
+    "联系网点找回并送货上门",
+    "--cause",
+    "快递员放门卫代收未告知",
+    "--wanted",
+    "找回包裹或补发",
+    "--take",
+)
+run("2026-11-20T09:15:00", "wang", "ticket", "judge", t1, "--valid", "--dept", "物流部")
+run("2026-11-20T10:05:00", "wang", "ticket", "note", t1, "已联系派送网点,网点称放在小区门卫")
+run(
+    "2026-11-20T15:30:00",
+    "wang",
+    "ticket",
+    "resolve",
+    t1,
+    "--solution",
+    "包裹已在门卫处找到,网点今日17点前送货上门,并致歉。",
+    "--kb",
+    k1.id,
+)
+run("2026-11-20T17:45:00", "wang", "ticket", "close", t1)
+run(
+    "2026-11-21T10:00:00",
+    "mei",
+    "ticket",
+    "callback",
+    t1,
+    "--accepted",
+    "--satisfaction",
+    "5",
+    "--note",
+    "买家已收到包裹,表示满意",
+)
+
+t2 = run(
+    "2026-11-21T14:03:00",
+    "lin",
+    "ticket",
+    "new",
+    "--kind",
+    "consultation",
+    "--channel",
+    "online",
+    "--subject",
+    "连衣裙M码和L码尺寸对比",
+    "--customer",
+    c3.id,
+    "--region",
+    "上海",
+    "--description",
+    "买家旺旺咨询:身高165,体重55公斤,穿M还是L?",
+    "--take",
+)
+run("2026-11-21T14:06:00", "lin", "ticket", "resolve", t2, "--solution", "按尺码表建议M码,并发送了尺码对照图。")
+run("2026-11-21T14:07:00", "lin", "ticket", "close", t2)
+
+t3 = run(
+    "2026-11-22T10:40:00",
+    "mei",
+    "ticket",
+    "new",
+    "--kind",
+    "complaint",
+    "--channel",
+    "online",
+    "--subject",
+    "收到的外套袖口开线",
+    "--customer",
+    c3.id,
+    "--region",
+    "上海",
+    "--description",
+    "买家发来图片:外套左袖口开线约3厘米,要求换货。",
+    "--cause",
+    "质检遗漏",
+    "--wanted",
+    "换一件新的",
+)
+run("2026-11-22T10:45:00", "mei", "ticket", "judge", t3, "--valid", "--dept", "仓储质检")
+run("2026-11-22T11:00:00", "chen", "ticket", "assign", t3, "--to", "mei")
+run("2026-11-22T16:20:00", "mei", "ticket", "note", t3, "已请仓库确认同款库存,等待回复")
+
+t4 = run(
+    "2026-11-23T08:50:00",
+    "mei",
+    "ticket",
+    "new",
+    "--kind",
+    "requirement",
+    "--channel",
+    "email",
+    "--subject",
+    "企业团购工装开具增值税专用发票",
+    "--customer",
+    c2.id,
+    "--region",
+    "宁波",
+    "--description",
+    "宁波甬丰贸易周先生来邮件:100套冬季工装,需要增值税专用发票。",
+)
+
+t5 = run(
+    "2026-11-19T13:25:00",
+    "wang",
+    "ticket",
+    "new",
+    "--kind",
+    "maintenance",
+    "--channel",
+    "phone",
+    "--subject",
+    "后台打单软件无法连接打印机",
+    "--urgency",
+    "urgent",
+    "--region",
+    "杭州",
+    "--description",
+    "仓库反映打单软件报错“打印机脱机”,无法打印面单。",
+)
+run("2026-11-19T13:30:00", "chen", "ticket", "assign", t5, "--to", "wang")
+run(
+    "2026-11-19T13:40:00", "wang", "ticket", "transfer", t5, "--to", "zhao", "--reason", "打印机驱动问题,需技术支持处理"
+)
+run("2026-11-19T14:20:00", "zhao", "ticket", "resolve", t5, "--solution", "重装打印机驱动并重设默认打印机,已恢复打单。")
+run("2026-11-19T14:30:00", "zhao", "ticket", "close", t5)
+
+t6 = run(
+    "2026-11-22T19:10:00",
+    "lin",
+    "ticket",
+    "new",
+    "--kind",
+    "suggestion",
+    "--channel",
+    "online",
+    "--subject",
+    "建议增加大码女装",
+    "--urgency",
+    "low",
+    "--description",
+    "买家建议店铺增加XXL以上尺码。",
+    "--take",
+)
+run("2026-11-22T19:15:00", "lin", "ticket", "resolve", t6, "--solution", "已感谢买家建议,并转告商品部。")
+
+t7 = run(
+    "2026-11-23T09:02:00",
+    "mei",
+    "ticket",
+    "new",
+    "--kind",
+    "business",
+    "--channel",
+    "visit",
+    "--subject",
+    "海外买家询问银行汇款方式",
+    "--customer",
+    c4.id,
+    "--region",
+    "新加坡",
+    "--description",
+    "新加坡买家Alice来访咨询汇款付款与运费。",
+    "--take",
+)
+run("2026-11-23T09:20:00", "mei", "ticket", "wait", t7, "--reason", "等待买家确认收件地址")
+
+t8 = run(
+    "2026-11-18T16:40:00",
+    "wang",
+    "ticket",
+    "new",
+    "--kind",
+    "complaint",
+    "--channel",
+    "phone",
+    "--subject",
+    "客服回复太慢",
+    "--customer",
+    c2.id,
+    "--region",
+    "宁波",
+    "--description",
+    "周先生投诉在线客服两小时没有回复。",
+    "--take",
+)
+run(
+    "2026-11-18T16:50:00",
+    "wang",
+    "ticket",
+    "judge",
+    t8,
+    "--invalid",
+    "--explanation",
+    "查询记录:买家留言在下班后(17:40),次日8:35已回复;已向买家解释在线客服时间并致歉。",
+)
+
+t9 = run(
+    "2026-11-16T10:00:00",
+    "lin",
+    "ticket",
+    "new",
+    "--kind",
+    "complaint",
+    "--channel",
+    "online",
+    "--subject",
+    "退款迟迟未到账",
+    "--customer",
+    c1.id,
+    "--region",
+    "杭州",
+    "--take",
+    "--wanted",
+    "三天内退款到账",
+)
+run("2026-11-16T10:05:00", "lin", "ticket", "judge", t9, "--valid", "--dept", "财务部")
+run("2026-11-16T16:00:00", "lin", "ticket", "resolve", t9, "--solution", "财务已于今日下午退款,预计1-2个工作日到账。")
+run("2026-11-17T10:30:00", "mei", "ticket", "callback", t9, "--unreachable", "--note", "电话无人接听")
+run(
+    "2026-11-17T15:00:00",
+    "mei",
+    "ticket",
+    "callback",
+    t9,
+    "--rejected",
+    "--satisfaction",
+    "2",
+    "--note",
+    "买家称仍未到账",
+)
+run("2026-11-17T15:20:00", "lin", "ticket", "note", t9, "财务核实:银行退票,已重新发起退款")
+run("2026-11-18T11:00:00", "lin", "ticket", "resolve", t9, "--solution", "银行退票后已重新退款,今日到账。")
+run("2026-11-19T10:00:00", "mei", "ticket", "callback", t9, "--accepted", "--satisfaction", "4", "--note", "已到账")
+run("2026-11-19T10:05:00", "lin", "ticket", "close", t9)
+t10 = run(
+    "2026-11-19T10:06:00",
+    "mei",
+    "ticket",
+    "new",
+    "--kind",
+    "requirement",
+    "--channel",
+    "outbound",
+    "--subject",
+    "回访中买家希望退款时短信通知",
+    "--customer",
+    c1.id,
+    "--follows",
+    t9,
+)
+
+# remittances
+make(
+    "remittance",
+    "2026-11-20T11:30:00",
+    dict(
+        buyer="tb_林晓燕",
+        customer=c1.id,
+        agent="wang",
+        address="浙江省杭州市西湖区文三路478号华星时代广场A座1203 林晓燕 13857123456",
+        amount="576.00",
+        status="shipped",
+        shop_ordered=True,
+        shop_trade="3287740021559812",
+        waybill="SF1402667788991",
+        items=[{"code": "LY2611-07", "size": "M", "qty": 2}],
+        payment={"date": "2026-11-20", "method": "网银转账", "bank": "中国工商银行", "amount": "576.00"},
+    ),
+    [
+        ev("2026-11-20T11:30:00", "wang", "created"),
+        ev("2026-11-20T14:02:00", "wang", "paid"),
+        ev("2026-11-20T16:40:00", "chen", "verified", reference="工行流水 20261120-000381"),
+        ev("2026-11-21T10:15:00", "zhang", "shipped", waybill="SF1402667788991"),
+    ],
+)
+make(
+    "remittance",
+    "2026-11-21T16:05:00",
+    dict(
+        buyer="alice_tan",
+        customer=c4.id,
+        agent="mei",
+        address="Blk 123 Clementi Ave 3 #05-67 Singapore 120123 Alice Tan +65 9123 4567",
+        amount="1288.00",
+        status="paid",
+        items=[{"code": "LY2610-12", "size": "S", "qty": 1}, {"code": "LY2611-03", "size": "S", "qty": 1}],
+        payment={"date": "2026-11-21", "method": "电汇", "bank": "中国银行", "amount": "1280.00"},
+    ),
+    [
+        ev("2026-11-21T16:05:00", "mei", "created"),
+        ev("2026-11-21T18:30:00", "mei", "paid", note="买家汇款少汇8元手续费,已标记待核实"),
+    ],
+)
+make(
+    "remittance",
+    "2026-11-23T09:40:00",
+    dict(
+        buyer="tb_周建国",
+        customer=c2.id,
+        agent="mei",
+        address="浙江省宁波市鄞州区天童南路588号 周建国 13905718888",
+        amount="8800.00",
+        status="ordered",
+        items=[{"code": "GZ-W26", "size": "L", "qty": 60}, {"code": "GZ-W26", "size": "XL", "qty": 40}],
+    ),
+    [ev("2026-11-23T09:40:00", "mei", "created")],
+)
+make(
+    "remittance",
+    "2026-11-18T10:00:00",
+    dict(
+        buyer="tb_陈思琪",
+        customer=c3.id,
+        agent="lin",
+        address="上海市浦东新区张杨路1600号2栋501 陈思琪 15088886666",
+        amount="199.00",
+        status="cancelled",
+        items=[{"code": "LY2611-15", "size": "M", "qty": 1}],
+    ),
+    [
+        ev("2026-11-18T10:00:00", "lin", "created"),
+        ev("2026-11-19T09:00:00", "lin", "cancelled", reason="买家改为在店铺直接拍下付款"),
+    ],
+)
+
+
+# remark files
+def remark_file(order, created, buyer, remarks):
+    k = KINDS["remark"]
+    rec = k.model.model_validate(
+        {
+            "id": order,
+            "created": t(created),
+            "buyer": buyer,
+            "remarks": [{"at": t(a), "by": b, "kind": kd, "text": tx} for a, b, kd, tx in remarks],
+            "events": [ev(a, b, "remarked", kind=kd) for a, b, kd, tx in remarks],
+        }
+    )
+    store.create_named(k, rec)
+
+
+remark_file(
+    "3287740021559812",
+    "2026-11-20T11:32:00",
+    "tb_林晓燕",
+    [("2026-11-20T11:32:00", "wang", "remit_order", "银行汇款订单,待汇款,已通知登记+小王+11.20")],
+)
+remark_file(
+    "3291055820147733",
+    "2026-11-21T10:30:00",
+    "tb_王丽",
+    [
+        ("2026-11-21T10:30:00", "wang", "balance_deduct", "扣除余额20.00元,还剩余额30.00+小王/11.21"),
+        ("2026-11-21T17:05:00", "zhang", "printed", "11.21"),
+    ],
+)
+remark_file(
+    "3295518870012346",
+    "2026-11-22T15:10:00",
+    "tb_陈思琪",
+    [
+        (
+            "2026-11-22T15:10:00",
+            "mei",
+            "address_change_printed",
+            "地址须更改为:上海市浦东新区张杨路1600号2栋501,待改面单,已交小张处理+小美/11.22",
+        ),
+        ("2026-11-22T16:00:00", "zhang", "label_fixed", "面单地址已改+小张/11.22"),
+    ],
+)
+print("ok")
