@@ -132,6 +132,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "h.alert": ("提醒", "alert"),
     "h.record": ("记录", "record"),
     "h.late_by": ("已超时", "late by"),
+    "h.unassigned": ("(未分配)", "(unassigned)"),
     "h.open_load": ("各人未结工单", "open load"),
     "h.urgent_count": ("紧急 {n}", "{n} urgent"),
     "f.id": ("编号", "ID"),
