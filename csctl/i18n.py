@@ -266,6 +266,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "ticket.retry_needs_rejected": ("--retry-by 只用于 --rejected", "--retry-by goes with --rejected only"),
     "ticket.retry_other_agent": ("再次回访须由另一位客服进行", "the next callback must be by another agent"),
+    "ticket.cannot_handle": ("{who}({role})不能处理工单", "{who} is a {role} and cannot handle tickets"),
+    "ticket.at_before": (
+        "--at: {at} 早于工单的上一条记录 {last}", "--at: {at} is before the ticket's last event ({last})",
+    ),
+    "phrases.no_staff_no": ("(工号未登记)", "(no staff number)"),
     "ticket.unknown_customer": ("没有客户 {id}", "no customer {id}"),
     "ticket.customer_or_caller": (
         "--customer 与 --caller 只能选一个", "give --customer (on file) or --caller (not on file), not both",

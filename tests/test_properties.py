@@ -56,6 +56,11 @@ def texts(min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
     return st.lists(_CHUNK, min_size=min_size, max_size=max_size).map("".join)
 
 
+def words() -> st.SearchStrategy[str]:
+    """Text with something in it besides blanks, as a `Text` field requires."""
+    return texts(min_size=1).filter(lambda text: re.search(r"\S", text) is not None)
+
+
 def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.none() | strategy
 
@@ -124,7 +129,7 @@ TEXT_LISTS = st.lists(texts(), max_size=4)
 
 STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "ticket": record_data(
-        {"kind": enum_keys(TicketKind), "channel": enum_keys(ChannelEnum), "subject": texts(min_size=1)},
+        {"kind": enum_keys(TicketKind), "channel": enum_keys(ChannelEnum), "subject": words()},
         {
             **_optional_texts("description", "customer", "caller", "region", "assignee", "department",
                               "follows", "occurred", "who", "where", "what", "why", "how", "cause", "wanted"),
@@ -138,13 +143,13 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "remittance": record_data(
         {
-            "buyer": texts(min_size=1),
+            "buyer": words(),
             "agent": texts(),
-            "address": texts(min_size=1),
+            "address": words(),
             "amount": MONEY_INPUT,
             "items": st.lists(
                 st.fixed_dictionaries(
-                    {"code": texts(min_size=1), "size": texts(min_size=1), "qty": st.integers(1, 2**63 - 1)}
+                    {"code": words(), "size": words(), "qty": st.integers(1, 2**63 - 1)}
                 ),
                 min_size=1, max_size=4,
             ),
@@ -155,7 +160,7 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "shop_ordered": st.booleans(),
             "not_duplicate_of": TEXT_LISTS,
             "payment": optional(st.fixed_dictionaries({
-                "date": st.dates(), "method": texts(min_size=1), "bank": texts(min_size=1), "amount": MONEY_INPUT,
+                "date": st.dates(), "method": words(), "bank": words(), "amount": MONEY_INPUT,
             })),
         },
         "R",
@@ -166,7 +171,7 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "buyer": optional(texts()),
             "remarks": st.lists(
                 st.fixed_dictionaries(
-                    {"at": STAMPS, "by": texts(), "kind": texts(min_size=1), "text": texts(min_size=1)}
+                    {"at": STAMPS, "by": texts(), "kind": words(), "text": words()}
                 ),
                 max_size=4,
             ),
@@ -174,7 +179,7 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         None,
     ),
     "customer": record_data(
-        {"name": texts(min_size=1)},
+        {"name": words()},
         {
             **_optional_texts("region", "street", "organisation", "address", "qq", "wechat", "email", "needs"),
             "phone": optional(PHONES),
@@ -183,7 +188,7 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         "C",
     ),
     "kb": record_data(
-        {"question": texts(min_size=1), "answer": texts(min_size=1), "author": texts()},
+        {"question": words(), "answer": words(), "author": texts()},
         {"status": enum_keys(KbStatus), "steps": TEXT_LISTS, "cases": TEXT_LISTS, "tags": TEXT_LISTS},
         "K",
     ),

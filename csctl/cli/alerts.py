@@ -24,7 +24,8 @@ def alerts(app: App, agent: str | None, style: str) -> None:
     rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "due": a.due,
              "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject} for a in found]
     columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"),
-               Column("agent", "h.agent", lambda who: who or msg("h.unassigned")), Column("due", "h.due"), Column("late_by", "h.late_by"),
+               Column("agent", "h.agent", lambda who: who or msg("h.unassigned")),
+               Column("due", "h.due"), Column("late_by", "h.late_by"),
                Column("subject", "h.subject")]
     if rows or style == "json":
         click.echo(rows_text(rows, columns, style), nl=False)

@@ -95,16 +95,21 @@ def ticket_new(app: App, /, customer_id: str | None, follows: str | None, take: 
 
 @ticket.command("judge")
 @click.argument("ticket_id", metavar="ID")
-@click.option("--valid/--invalid", default=None, required=True, help="Is the complaint justified (投诉成立)?")
+@click.option("--valid", "verdict", flag_value="valid", help="The complaint is justified (投诉成立).")
+@click.option("--invalid", "verdict", flag_value="invalid", help="It is not: explain and close.")
 @click.option("--dept", help="Valid: the responsible department it goes to.")
 @click.option("--explanation", help="Invalid: what the customer was told.")
+@strict_option
 @at_option
 @pass_app
-def ticket_judge(app: App, ticket_id: str, valid: bool, dept: str | None, explanation: str | None,
-                 at: str | None) -> None:
+def ticket_judge(app: App, ticket_id: str, verdict: str | None, dept: str | None, explanation: str | None,
+                 strict: bool, at: str | None) -> None:
     """Judge a complaint: valid goes to the responsible department, invalid is explained and closed."""
-    _change(app, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=valid, department=dept,
-                                                       explanation=explanation))
+    if verdict is None:
+        raise click.UsageError("give --valid or --invalid")
+    _screen(app, "--explanation", explanation, strict)
+    _change(app, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=verdict == "valid",
+                                                       department=dept, explanation=explanation))
 
 
 @ticket.command("assign")

@@ -37,7 +37,7 @@ class Phrases:
         return cls(dict(scripts), tuple(words))
 
     def filled(self, team: str, agent: AgentEntry, customer: str | None) -> dict[str, str]:
-        values = {"team": team, "name": agent.name, "staff_no": agent.staff_no or "",
+        values = {"team": team, "name": agent.name, "staff_no": agent.staff_no or msg("phrases.no_staff_no"),
                   "customer": customer or msg("phrases.customer")}
         return {name: text.format(**values) for name, text in self.scripts.items()}
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from csctl.domain.auth import require
+from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.errors import IllegalTransition, InvalidInput
 from csctl.i18n import enum_label, msg
@@ -130,7 +130,13 @@ def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) 
 
 
 def advance(ticket: Ticket, event: Event) -> Ticket:
-    """The ticket with `event` appended and its derived fields replayed."""
+    """The ticket with `event` appended and its derived fields replayed.
+
+    A back-dated event (`--at`) may not go before the ticket's last event: the
+    history is replayed in order, so it must read in order.
+    """
+    if ticket.events and event.at < ticket.events[-1].at:
+        raise InvalidInput(msg("ticket.at_before", at=event.at.isoformat(), last=ticket.events[-1].at.isoformat()))
     state = replay(ticket.id, ticket.kind, [*ticket.events, event])
     followups = sorted({*ticket.followups, *state.followups})
     return ticket.with_event(
@@ -281,17 +287,21 @@ def link_followup(origin: Ticket, actor: AgentEntry, when: Moment, followup_id: 
 
 
 def _active_agent(config: LedgerConfig, agent_id: str) -> AgentEntry:
+    """Someone work can be handed to: on the roster, active, and allowed to handle tickets."""
     agent = config.agent(agent_id.strip())
     if agent is None:
         raise InvalidInput(msg("actor.unknown", who=agent_id))
     if not agent.active:
         raise InvalidInput(msg("actor.inactive", who=agent.id))
+    if not may(agent.role, "ticket.handle"):
+        raise InvalidInput(msg("ticket.cannot_handle", who=agent.id, role=enum_label(agent.role)))
     return agent
 
 
 def new_ticket(ticket_id: str, actor: AgentEntry, when: Moment, fields: dict[str, Any]) -> Ticket:
     """A new ticket: status new, history starting with `created`."""
     require(actor, "ticket.new")
+    fields = {**fields, "subject": _text(str(fields.get("subject", "")), "--subject")}
     event = _event(actor, "created", when.at, when.recorded)
     return Ticket.model_validate(
         {"id": ticket_id, "created": when.at, **fields, "events": [event.model_dump(exclude_none=True)]}

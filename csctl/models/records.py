@@ -15,7 +15,8 @@ from pydantic import Field
 
 from csctl.models.base import LabeledEnum, Model, Money, Record, Stamp
 
-Text = Annotated[str, Field(min_length=1)]
+# Not empty and not only blanks (the pattern is searched, not matched whole).
+Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
 
 
