@@ -225,6 +225,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.ticket_field": (
         "{field} 为 {stored},但按历史应为 {replayed}", "{field} is {stored}, but the history says {replayed}",
     ),
+    "check.ticket_unlinked": (
+        "followups: 缺少跟进个案 {id}(它的 follows 指向本工单)", "followups: misses {id}, which follows this ticket",
+    ),
     "check.ticket_followup": ("followups: {id} 不是跟进本工单的个案", "followups: {id} does not follow this ticket"),
     "check.not_record": ("不是 csctl 记录文件", "not a csctl record file"),
     "check.created_after_event": (

@@ -118,3 +118,15 @@ def test_repair_duplicates_renames_the_copy_and_records_it(invoke: Invoke, make_
         f'new_id = "{new_id}"\nold_id = "{original.stem}"\n'
     )
     assert invoke("check").exit_code == 0
+
+
+def test_check_finds_a_follow_up_its_origin_does_not_name(invoke: Invoke, ledger: Path) -> None:
+    origin = invoke("ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "退款未到").stdout.strip()
+    followup = invoke("ticket", "new", "--kind", "requirement", "--channel", "outbound", "--subject", "短信通知",
+                      "--follows", origin).stdout.strip()
+    assert invoke("check").exit_code == 0
+    path = next(ledger.rglob(f"{origin}.toml"))
+    path.write_text(path.read_text().replace(f'followups = [\n    "{followup}",\n]\n', ""))
+    result = invoke("--lang", "en", "check")
+    assert result.exit_code == 1
+    assert result.stdout == f"{path.relative_to(ledger)}: followups: misses {followup}, which follows this ticket\n"

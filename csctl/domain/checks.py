@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from csctl.models.base import Record
 from csctl.models.config import LedgerConfig
@@ -39,3 +40,11 @@ class Finding(NamedTuple):
 
 
 Rule = Callable[[Record, Kind, CheckContext], Iterable[Finding]]
+
+
+class LedgerRule(Protocol):
+    """A rule across records: sees each record of its kind, then reports per file."""
+
+    def see(self, record: Record, path: Path) -> None: ...
+
+    def finish(self) -> Iterable[tuple[Path, Finding]]: ...

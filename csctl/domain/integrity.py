@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from csctl.domain.calendar import WorkCalendar
-from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.checks import CheckContext, Finding, LedgerRule, Rule
 from csctl.domain.phrases import Phrases
-from csctl.domain.tickets import TICKET_RULES
+from csctl.domain.tickets import TICKET_RULES, FollowUpLinks
 from csctl.errors import CsctlError, Problem, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Event, Record
@@ -72,6 +72,8 @@ def _stamp(value: dt.datetime) -> str:
 COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
 # Each workflow's own rules, under its kind's name.
 RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES}
+# Rules across the records of a kind, made fresh for each check.
+LEDGER_RULES: dict[str, tuple[Callable[[], LedgerRule], ...]] = {"ticket": (FollowUpLinks,)}
 
 
 @dataclass
@@ -137,6 +139,7 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
     if with_config and config is not None:
         report.problems.extend(_calendar_warnings(store, config, now))
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
+    across = {name: [make() for make in makers] for name, makers in LEDGER_RULES.items()}
     with ledger.lock(exclusive=False, what="check"):
         for kind, path in chosen:
             report.files += 1
@@ -150,11 +153,19 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
                 report.problems.append(Problem(ledger.relative(path), err.line, err.message))
                 continue
             declared[(kind.name, record.id)].append(path)
+            for rule in across.get(kind.name, ()):
+                rule.see(record, path)
             findings = list(_findings(store, kind, path, record, ctx))
             if findings:
                 lines = key_lines(text)
                 where = ledger.relative(path)
                 report.problems.extend(Problem(where, line_of(lines, f.loc), f.message, f.warning) for f in findings)
+    for rules in across.values():
+        for rule in rules:
+            for path, finding in rule.finish():
+                lines = key_lines(read_text(path))
+                report.problems.append(Problem(ledger.relative(path), line_of(lines, finding.loc), finding.message,
+                                               finding.warning))
     report.problems.extend(_duplicate_problems(store, declared))
     return report
 

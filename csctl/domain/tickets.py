@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from csctl.domain.auth import may, require
@@ -369,3 +370,27 @@ def rule_language(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Fin
 
 
 TICKET_RULES: tuple[Rule, ...] = (rule_history, rule_language)
+
+
+class FollowUpLinks:
+    """A follow-up names its origin (`follows`) and the origin names it back (`followups`)."""
+
+    def __init__(self) -> None:
+        self.follows: dict[str, str] = {}
+        self.followups: dict[str, tuple[set[str], Path]] = {}
+
+    def see(self, record: Record, path: Path) -> None:
+        assert isinstance(record, Ticket)
+        if record.follows:
+            self.follows[record.id] = record.follows
+        self.followups[record.id] = (set(record.followups), path)
+
+    def finish(self) -> Iterator[tuple[Path, Finding]]:
+        for ticket_id, origin in sorted(self.follows.items()):
+            named, origin_path = self.followups.get(origin, (None, None))
+            if named is not None and origin_path is not None and ticket_id not in named:
+                yield origin_path, Finding(("followups",), msg("check.ticket_unlinked", id=ticket_id))
+        for origin, (named, path) in sorted(self.followups.items()):
+            for followup in sorted(named):
+                if followup in self.followups and self.follows.get(followup) != origin:
+                    yield path, Finding(("followups",), msg("check.ticket_followup", id=followup))
