@@ -9,8 +9,10 @@ ledger, then times, each as the median of several runs:
 - parsing every file with rtoml and with the standard tomllib (the reason the
   store reads with rtoml), and rtoml + pydantic validation;
 - `csctl check` on the whole ledger, as a process;
+- `csctl alerts` and `csctl ticket list --open`, which read every ticket;
 - the import floor (`python -c "import click, tomli_w; from pydantic import
-  BaseModel"`) and `csctl agent list`, a one-record-sized command, as processes.
+  BaseModel"`) and the one-record commands `agent list`, `ticket show` and
+  `ticket new`, as processes.
 
 It prints each figure and its ratio to its floor. Speed is measured here,
 never asserted in the test suite.
@@ -52,15 +54,14 @@ def make_ledger(root: Path, count: int) -> None:
     start = dt.datetime(2024, 1, 1, 9, 0, tzinfo=tz)
     for index in range(count):
         created = start + dt.timedelta(minutes=157 * index)
-        events = [Event(at=created + dt.timedelta(minutes=9 * step), by="wang",
-                        action="noted" if step else "created",
-                        text="已联系买家,核实物流信息,等待快递网点回复" if step else None)
-                  for step in range(8)]
+        events = [Event(at=created, by="wang", action="created"), Event(at=created, by="wang", action="taken")]
+        events += [Event(at=created + dt.timedelta(minutes=9 * step), by="wang", action="noted",
+                         text="已联系买家,核实物流信息,等待快递网点回复") for step in range(1, 7)]
 
         def build(record_id: str, created: dt.datetime = created, events: list[Event] = events) -> Ticket:
             return Ticket(
                 id=record_id, created=created, kind="complaint", channel="phone",  # type: ignore[arg-type]
-                subject="快递显示已签收但买家没收到,要求尽快处理", region="杭州", assignee="wang",
+                subject="快递显示已签收但买家没收到,要求尽快处理", region="杭州", assignee="wang", status="assigned",
                 description="买家来电:订单物流显示已签收,本人未收到包裹,要求尽快处理。" * 2,
                 phone="13857123456", events=[e.model_dump(exclude_none=True) for e in events],  # type: ignore[misc]
             )
@@ -109,6 +110,9 @@ def main() -> None:
             ("parse + validate all (rtoml, pydantic)",
              median_seconds(lambda: [Ticket.model_validate(rtoml.loads(t)) for t in texts], options.runs), floor),
             ("csctl check (process)", median_seconds(process([*CSCTL, "check"], env), options.runs), floor),
+            ("csctl alerts (process)", median_seconds(process([*CSCTL, "alerts"], env), options.runs), floor),
+            ("csctl ticket list --open (process)",
+             median_seconds(process([*CSCTL, "ticket", "list", "--open"], env), options.runs), floor),
         ]
         import_floor = median_seconds(
             process([sys.executable, "-c", "import click, tomli_w; from pydantic import BaseModel"], env),
@@ -119,6 +123,12 @@ def main() -> None:
              import_floor),
             ("csctl --help (process)", median_seconds(process([*CSCTL, "--help"], env), options.runs),
              import_floor),
+            ("csctl ticket show (process)",
+             median_seconds(process([*CSCTL, "ticket", "show", Path(files[-1]).stem], env), options.runs),
+             import_floor),
+            ("csctl ticket new (process)",
+             median_seconds(process([*CSCTL, "ticket", "new", "--kind", "consultation", "--channel", "phone",
+                                     "--subject", "尺码咨询"], env), options.runs), import_floor),
         ]
         print(f"{len(files)} records, {size:.0f} bytes each on average; median of {options.runs} runs")
         print(f"{'measure':58} {'seconds':>9} {'µs/file':>9} {'× floor':>8}")

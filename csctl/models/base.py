@@ -12,7 +12,9 @@ import datetime as dt
 import functools
 import re
 from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
@@ -98,6 +100,9 @@ class Model(BaseModel):
 EventValue = str | int | bool | Decimal | dt.date | dt.datetime | list[str] | list[int]
 
 
+_NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
+
+
 class Event(BaseModel):
     """One line of a record's audit trail: when, who, what, plus what the action needs.
 
@@ -133,8 +138,9 @@ class Event(BaseModel):
         return self
 
     @property
-    def extras(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+    def extras(self) -> Mapping[str, Any]:
+        """The keys beyond at/by/action (read-only: replaying a history reads them often)."""
+        return self.model_extra or _NO_EXTRAS
 
     @property
     def written_at(self) -> dt.datetime:
