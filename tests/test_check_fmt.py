@@ -121,7 +121,8 @@ def test_repair_duplicates_renames_the_copy_and_records_it(invoke: Invoke, make_
 
 
 def test_check_finds_a_follow_up_its_origin_does_not_name(invoke: Invoke, ledger: Path) -> None:
-    origin = invoke("ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "退款未到").stdout.strip()
+    origin = invoke("ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "退款未到")
+    origin = origin.stdout.strip()
     followup = invoke("ticket", "new", "--kind", "requirement", "--channel", "outbound", "--subject", "短信通知",
                       "--follows", origin).stdout.strip()
     assert invoke("check").exit_code == 0

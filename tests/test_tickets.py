@@ -832,3 +832,10 @@ def test_at_may_not_go_back_before_the_ticket_was_created(desk: Desk) -> None:
                  says="--at")
     assert desk.timing(ticket)["responded_at"] is None
     desk.clean()
+
+
+def test_an_unknown_agent_as_a_filter_is_exit_2(invoke: Invoke, ledger: Path) -> None:
+    for args in (["alerts", "--agent", "ghost"], ["ticket", "list", "--agent", "ghost"]):
+        result = invoke("--lang", "en", *args)
+        assert result.exit_code == 2, args
+        assert result.stderr == "csctl: ghost is not on the roster\n"

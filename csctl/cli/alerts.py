@@ -20,7 +20,8 @@ def alerts(app: App, agent: str | None, style: str) -> None:
     from csctl.domain.deadlines import clockwork
 
     now = app.now()
-    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now) if not agent or a.agent == agent]
+    wanted = app.roster_id(agent) if agent else None
+    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now) if not wanted or a.agent == wanted]
     rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "due": a.due,
              "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject} for a in found]
     columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"),

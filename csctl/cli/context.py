@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from csctl.domain import clock
-from csctl.errors import RecordError
+from csctl.errors import NotFound, RecordError
+from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.storage.ledger import Ledger, find_ledger
 
@@ -44,6 +45,12 @@ class App:
         from csctl.domain.auth import resolve_actor
 
         return resolve_actor(self.ledger.config, self.as_id, os.environ, self.ledger.root)
+
+    def roster_id(self, agent_id: str) -> str:
+        """An agent ID given as a filter, checked against the roster (a typo is exit 2, not an empty list)."""
+        if self.ledger.config.agent(agent_id) is None:
+            raise NotFound(msg("actor.unknown", who=agent_id))
+        return agent_id
 
     def now(self) -> dt.datetime:
         try:

@@ -282,7 +282,7 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
     first = parse_moment(since, tz, "--from").date() if since else None
     last = parse_moment(until, tz, "--to").date() if until else None
     wanted: dict[str, Any] = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
-                              "assignee": agent,
+                              "assignee": app.roster_id(agent) if agent else None,
                               "customer": app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None}
     clock, now = clockwork(app.ledger.config), app.now()
     rows = []

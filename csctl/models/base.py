@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from decimal import Decimal, InvalidOperation
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Self
