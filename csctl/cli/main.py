@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from csctl import __version__
 from csctl.errors import CsctlError
 from csctl.i18n import LANGUAGES, language_from_environment, set_language
+from csctl.models.base import describe_error
 
 # name -> "module:attribute", in the order of SPEC §3.
 COMMANDS: dict[str, str] = {
@@ -90,9 +91,7 @@ class RootGroup(LazyGroup):
         except ValidationError as err:
             if debug:
                 traceback.print_exc()
-            first = err.errors(include_url=False)[0]
-            field = ".".join(str(p) for p in first["loc"]) or err.title
-            _fail(f"{field}: {first['msg'].removeprefix('Value error, ')}", 2)
+            _fail(describe_error(err), 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except BrokenPipeError:

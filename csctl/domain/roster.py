@@ -1,7 +1,9 @@
 """The team roster in `csctl.toml`: adding and editing people (SPEC §2).
 
 A supervisor manages the accounts of the team (seed 004: 客服主管 — 客服人员账号分配、
-权限调整); only an admin makes or changes admins and supervisors.
+权限调整); only an admin makes or changes admins and supervisors. Every
+decision is taken on the roster as it is under the lock, so two edits at
+once cannot, between them, lose a change or remove the last admin.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pydantic import ValidationError
 from csctl.domain.auth import require
 from csctl.errors import CsctlError, InvalidInput, NotFound
 from csctl.i18n import msg
+from csctl.models.base import describe_error
 from csctl.models.config import AgentEntry, LedgerConfig, Role
 from csctl.storage.ledger import Ledger, edit_config
 
+# Granting or changing these roles needs the `agent.grant` permission.
 SENIOR = (Role.ADMIN, Role.SUPERVISOR)
 
 
@@ -23,9 +27,7 @@ def _entry(values: dict[str, Any]) -> AgentEntry:
     try:
         return AgentEntry.model_validate(values)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise InvalidInput(describe_error(err)) from None
 
 
 def _stored(entry: AgentEntry) -> dict[str, Any]:
@@ -35,20 +37,24 @@ def _stored(entry: AgentEntry) -> dict[str, Any]:
     return data
 
 
+def _email_free(config: LedgerConfig, entry: AgentEntry) -> None:
+    owner = config.agent_by_email(entry.email) if entry.email else None
+    if owner is not None and owner.id != entry.id:
+        raise CsctlError(msg("agent.email_taken", email=entry.email, who=owner.id))
+
+
 def add_agent(ledger: Ledger, actor: AgentEntry, values: dict[str, Any]) -> AgentEntry:
     require(actor, "agent.add")
     entry = _entry(values)
     if entry.role in SENIOR:
         require(actor, "agent.grant")
-    config = ledger.config
-    if config.agent(entry.id):
-        raise CsctlError(msg("agent.exists", who=entry.id))
-    if entry.email and (owner := config.agent_by_email(entry.email)):
-        raise CsctlError(msg("agent.email_taken", email=entry.email, who=owner.id))
 
-    def append(document: Any) -> None:
+    def append(config: LedgerConfig, document: Any) -> None:
         import tomlkit
 
+        if config.agent(entry.id):
+            raise CsctlError(msg("agent.exists", who=entry.id))
+        _email_free(config, entry)
         agents = document.get("agents")
         if agents is None:
             agents = tomlkit.aot()
@@ -61,39 +67,35 @@ def add_agent(ledger: Ledger, actor: AgentEntry, values: dict[str, Any]) -> Agen
     return entry
 
 
-def edit_agent(
-    ledger: Ledger, actor: AgentEntry, agent_id: str, changes: dict[str, Any]
-) -> AgentEntry:
+def edit_agent(ledger: Ledger, actor: AgentEntry, agent_id: str, changes: dict[str, Any]) -> AgentEntry:
+    """Change only the given fields (`None` removes an optional one)."""
     require(actor, "agent.edit")
-    config = ledger.config
-    current = config.agent(agent_id)
-    if current is None:
-        raise NotFound(msg("actor.unknown", who=agent_id))
-    updated = _entry({**current.model_dump(), **changes})
-    if current.role in SENIOR or updated.role in SENIOR:
-        require(actor, "agent.grant")
-    if updated.email and (owner := config.agent_by_email(updated.email)) and owner.id != agent_id:
-        raise CsctlError(msg("agent.email_taken", email=updated.email, who=owner.id))
-    _keep_an_admin(config, updated)
+    result: list[AgentEntry] = []
 
-    def rewrite(document: Any) -> None:
+    def rewrite(config: LedgerConfig, document: Any) -> None:
+        current = config.agent(agent_id)
+        if current is None:
+            raise NotFound(msg("actor.unknown", who=agent_id))
+        updated = _entry({**current.model_dump(), **changes})
+        if current.role in SENIOR or updated.role in SENIOR:
+            require(actor, "agent.grant")
+        _email_free(config, updated)
+        _keep_an_admin(config, updated)
+        stored = _stored(updated)
         for table in document["agents"]:
             if table.get("id") == agent_id:
-                for key, value in _stored(updated).items():
-                    if table.get(key) != value:
-                        table[key] = value
-                for key in list(table.keys()):
-                    if key not in _stored(updated):
+                for key in changes:
+                    if key in stored:
+                        table[key] = stored[key]
+                    elif key in table:
                         del table[key]
+        result.append(updated)
 
     edit_config(ledger, rewrite)
-    return updated
+    return result[0]
 
 
 def _keep_an_admin(config: LedgerConfig, updated: AgentEntry) -> None:
-    admins = [
-        a for a in config.agents
-        if a.id != updated.id and a.role is Role.ADMIN and a.active
-    ]
+    admins = [a for a in config.agents if a.id != updated.id and a.role is Role.ADMIN and a.active]
     if not admins and not (updated.role is Role.ADMIN and updated.active):
         raise CsctlError(msg("agent.last_admin"))

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from csctl.domain.calendar import official_days
 from csctl.errors import CsctlError
 from csctl.i18n import msg
+from csctl.models.base import describe_error
 from csctl.models.config import AgentEntry, LedgerConfig, Role
 from csctl.storage.atomic import create_exclusive, write_atomic
 from csctl.storage.ledger import CACHE, CONFIG_NAME, RECORDS, TEMPLATES
@@ -180,9 +181,8 @@ def _checked_admin(admin_id: str, admin_name: str) -> AgentEntry:
     try:
         return AgentEntry(id=admin_id, name=admin_name, role=Role.ADMIN)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
-        field = {"id": "--admin", "name": "--name"}.get(str(first["loc"][0]), str(first["loc"][0]))
-        raise CsctlError(f"{field}: {first['msg'].removeprefix('Value error, ')}") from None
+        field, message = describe_error(err).split(": ", 1)
+        raise CsctlError(f"{ {'id': '--admin', 'name': '--name'}.get(field, field)}: {message}") from None
 
 
 def _inside_git(folder: Path) -> bool:

@@ -24,8 +24,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 _MONEY_TEXT = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
 CENT = Decimal("0.01")
@@ -48,6 +50,31 @@ def parse_money(value: Any) -> Decimal:
         return Decimal(text).quantize(CENT)
     except InvalidOperation as err:  # pragma: no cover - the pattern already excludes this
         raise ValueError(f"not an amount: {value!r}") from err
+
+
+def error_loc(item: ErrorDetails) -> list[str | int]:
+    """Where a pydantic error is, without the names it gives union members and constrained types."""
+    return [p for p in item["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("constrained-")))]
+
+
+def describe_item(item: ErrorDetails, title: str = "value") -> str:
+    """One pydantic error as the line a user reads: `field.path: message`."""
+    message = item["msg"].removeprefix("Value error, ")
+    if item["type"] == "missing":
+        message = "is required but missing"
+    elif item["type"] == "extra_forbidden":
+        message = "is not a known field"
+    elif item["type"] == "string_pattern_mismatch" and (item.get("ctx") or {}).get("pattern") == BLANK_PATTERN:
+        message = "must not be blank"
+    return f"{'.'.join(map(str, error_loc(item))) or title}: {message}"
+
+
+def describe_error(error: ValidationError) -> str:
+    return describe_item(error.errors(include_url=False)[0], error.title)
+
+
+# A text field must hold something besides blanks (the pattern is searched, not matched whole).
+BLANK_PATTERN = r"\S"
 
 
 def format_money(value: Decimal) -> str:

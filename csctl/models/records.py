@@ -13,10 +13,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from csctl.models.base import LabeledEnum, Model, Money, Record, Stamp
+from csctl.models.base import BLANK_PATTERN, LabeledEnum, Model, Money, Record, Stamp
 
-# Not empty and not only blanks (the pattern is searched, not matched whole).
-Text = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Text = Annotated[str, Field(min_length=1, pattern=BLANK_PATTERN)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
 
 

@@ -57,10 +57,6 @@ class Ledger:
     def config(self) -> LedgerConfig:
         return load_config(self.config_path)
 
-    def reload_config(self) -> LedgerConfig:
-        self.__dict__.pop("config", None)
-        return self.config
-
     @contextmanager
     def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
         depth, held_exclusive = self._held
@@ -141,17 +137,19 @@ def find_ledger(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Ledg
     raise CsctlError(msg("ledger.none"))
 
 
-def edit_config(ledger: Ledger, change: Callable[[TOMLDocument], None]) -> LedgerConfig:
+def edit_config(ledger: Ledger, change: Callable[[LedgerConfig, TOMLDocument], None]) -> LedgerConfig:
     """Change `csctl.toml` in place, keeping its comments and layout; validated before writing.
 
-    The caller's `change` edits a tomlkit document; the result must still be a
-    valid configuration, or nothing is written.
+    Under the lock, `change` gets the settings as they are now (not as this
+    process first read them) to decide on, and the tomlkit document to edit;
+    the result must still be a valid configuration, or nothing is written.
     """
     import tomlkit  # only commands that edit the settings pay for it
 
     with ledger.lock(exclusive=True, what=CONFIG_NAME):
+        current = load_config(ledger.config_path)
         document = tomlkit.parse(ledger.config_path.read_text(encoding="utf-8"))
-        change(document)
+        change(current, document)
         text = tomlkit.dumps(document)
         try:
             config = LedgerConfig.model_validate(parse_toml(text))

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from csctl.models.base import describe_item, error_loc
+
 _HEADER = re.compile(r"\s*(\[\[?)\s*([A-Za-z0-9_.\- ]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=\s*(.*)$")
 
@@ -108,14 +110,5 @@ def line_of(lines: dict[Loc, int], loc: Sequence[str | int]) -> int | None:
 def schema_problems(text: str, error: ValidationError) -> list[tuple[int | None, str]]:
     """Each pydantic error as (line, `field.path: message`)."""
     lines = key_lines(text)
-    out = []
-    for item in error.errors(include_url=False):
-        loc = [part for part in item["loc"] if not (isinstance(part, str) and "[" in part)]
-        field = ".".join(str(part) for part in loc) or "record"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            message = "is required but missing"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a known field"
-        out.append((line_of(lines, loc), f"{field}: {message}"))
-    return out
+    return [(line_of(lines, error_loc(item)), describe_item(item, error.title))
+            for item in error.errors(include_url=False)]
