@@ -27,14 +27,22 @@ class InvalidInput(CsctlError):
 class IllegalTransition(CsctlError):
     """A state change the record's current state does not allow."""
 
+    def __init__(self, message: str, event_index: int | None = None) -> None:
+        super().__init__(message)
+        # Which event of a replayed history does not fit, for `check`'s line number.
+        self.event_index = event_index
+
 
 class RecordError(CsctlError):
     """A record file that cannot be read: TOML syntax or schema (`path:line: message`)."""
 
-    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+    def __init__(self, path: Path | str, line: int | None, message: str,
+                 more: list[tuple[int | None, str]] | None = None) -> None:
         self.path = Path(path)
         self.line = line
         self.message = message
+        # Every problem found, the first one included (`check` lists them all).
+        self.all = [(line, message), *(more or [])]
         super().__init__(format_location(self.path, line, message))
 
 

@@ -180,6 +180,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alert.ticket.response": ("工单超时未响应", "ticket: no first response in time"),
     "alert.ticket.resolution": ("工单超时未解决", "ticket: not resolved in time"),
     "alert.ticket.callback": ("工单待回访", "ticket: callback due"),
+    "alert.record.unreadable": ("记录无法读取(运行 csctl check)", "record cannot be read (run csctl check)"),
+    "tickets.skipped": (
+        "有 {count} 个工单无法读取,未列出(运行 csctl check);第一个:{first}",
+        "{count} ticket(s) could not be read and are not listed (run csctl check); first: {first}",
+    ),
     "alerts.none": ("没有提醒", "no alerts"),
     # ledger and roster
     "ledger.none": (
@@ -250,6 +255,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ticket.illegal": ("{id} 当前状态为「{status}」,不能{action}", "{id} is {status}: cannot {action}"),
     "ticket.first_event": (
         "{id}: 历史必须以 created 开始,而不是 {action}", "{id}: history must start with created, not {action}",
+    ),
+    "ticket.event_lacks": ("events.{index}: {action} 缺少 {name}", "events.{index}: {action} has no {name}"),
+    "ticket.event_value": (
+        "events.{index}.{name}: 不是有效值 {value!r}", "events.{index}.{name}: not a valid value {value!r}",
     ),
     "ticket.unknown_action": ("{id}: 未知的操作 {action}", "{id}: unknown action {action}"),
     "ticket.not_yours": (

@@ -318,7 +318,8 @@ def test_check_names_an_unknown_agent_in_the_history(
 def test_check_names_events_out_of_order(invoke: Invoke, make_record: MakeRecord, ledger: Path) -> None:
     path = make_record("ticket", **ISSUE)
     where = edit(path, 'action = "created"\n',
-                 'action = "created"\n\n[[events]]\nat = 2026-11-23T09:00:00+08:00\nby = "wang"\naction = "noted"\n')
+                 'action = "created"\n\n[[events]]\nat = 2026-11-23T09:00:00+08:00\nby = "wang"\naction = "noted"\n'
+                 'text = "已联系买家"\n')
     checked(invoke, ledger, f"{where}:15: events.1: written at 2026-11-23T09:00:00+08:00, "
                             "before the event above it (2026-11-23T09:30:00+08:00)")
 

@@ -314,13 +314,10 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
 
 
 def _tickets(app: App) -> list[Ticket]:
-    out = []
-    with app.ledger.lock(exclusive=False, what="ticket list"):
-        for kind, path in app.store.iter_paths([TICKET]):
-            record = app.store.load(kind, path)
-            assert isinstance(record, Ticket)
-            out.append(record)
-    return out
+    tickets, broken = flow.readable_tickets(app.store)
+    if broken:
+        click.echo("csctl: " + msg("tickets.skipped", count=len(broken), first=str(broken[0])), err=True)
+    return tickets
 
 
 def _show_data(app: App, record: Ticket) -> dict[str, Any]:
@@ -372,7 +369,7 @@ def _event_text(event: Any) -> str:
     extras = event.extras
     parts = []
     for key, value in extras.items():
-        if key == "outcome":
+        if key == "outcome" and value in flow.CHOICES["outcome"]:
             value = enum_label(CallbackOutcome(value))
         parts.append(f"{key}={display(value)}")
     what = label(f"event.{event.action}", event.action)

@@ -11,15 +11,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from csctl.domain.deadlines import Clockwork, timing
+from csctl.domain.tickets import readable_tickets
 from csctl.models.config import LedgerConfig
-from csctl.models.kinds import TICKET
 from csctl.models.records import Ticket
 from csctl.storage.store import Store
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # stable key: ticket.response, ticket.resolution, ticket.callback
+    kind: str  # stable key: ticket.response, ticket.resolution, ticket.callback, record.unreadable
     record: str
     agent: str | None
     due: dt.datetime
@@ -40,11 +40,10 @@ def ticket_alerts(ticket: Ticket, config: LedgerConfig, clock: Clockwork, now: d
 
 
 def all_alerts(store: Store, clock: Clockwork, now: dt.datetime) -> list[Alert]:
+    """Everything due by `now`; a record that cannot be read is itself an alert."""
     config = store.ledger.config
-    found: list[Alert] = []
-    with store.ledger.lock(exclusive=False, what="alerts"):
-        for kind, path in store.iter_paths([TICKET]):
-            ticket = store.load(kind, path)
-            assert isinstance(ticket, Ticket)
-            found.extend(ticket_alerts(ticket, config, clock, now))
+    tickets, broken = readable_tickets(store)
+    found = [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
+    found += [Alert("record.unreadable", store.ledger.relative(err.path), None, now,
+                    f"{err.line}: {err.message}" if err.line else err.message) for err in broken]
     return sorted(found, key=lambda a: (a.due, a.record, a.kind))

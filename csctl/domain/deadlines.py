@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from csctl.domain.calendar import WorkCalendar
-from csctl.domain.tickets import RESPONSES, Derived, apply_event
+from csctl.domain.tickets import OPEN, RESPONSES, Derived, apply_event
 from csctl.models.config import Duration, LedgerConfig, TicketSettings
 from csctl.models.records import CallbackOutcome, Ticket, TicketStatus
-
-OPEN_STATES = frozenset({TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.TRANSFERRED, TicketStatus.WAITING})
 
 
 class Clockwork(Protocol):
@@ -165,14 +163,14 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
                 callback_due = add_limit(clock, event.at, Duration.parse(settings.callback_retry))
             else:  # rejected: the ticket is handled again (客户不满意的,应重新处理)
                 callback_due = None
-        if state.status in OPEN_STATES and before not in OPEN_STATES and index:
+        if state.status in OPEN and before not in OPEN and index:
             reopened += 1
             cycle_start, cycle_pauses, resolved_at = event.at, [], None
             callback_due = None
 
     waiting_now = state.status is TicketStatus.WAITING
     resolution_due = None
-    if state.status in OPEN_STATES and not waiting_now:
+    if state.status in OPEN and not waiting_now:
         resolution_due = _resolution_due(clock, cycle_start, resolution_limit, cycle_pauses, now)
     if first_due is None:  # still in the first cycle
         first_due = _resolution_due(clock, ticket.created, resolution_limit, cycle_pauses, now)
@@ -211,7 +209,7 @@ def _legs(clock: Clockwork, stretches: list[tuple[dt.datetime, TicketStatus]], s
           now: dt.datetime) -> tuple[int, int]:
     """Working seconds spent waiting on the customer, and with another department."""
     waiting = transferred = 0
-    ends = [at for at, _ in stretches[1:]] + [now if status in OPEN_STATES else stretches[-1][0]]
+    ends = [at for at, _ in stretches[1:]] + [now if status in OPEN else stretches[-1][0]]
     for (began, leg), ended in zip(stretches, ends, strict=True):
         if leg is TicketStatus.WAITING:
             waiting += clock.working_seconds(began, ended)

@@ -150,7 +150,7 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
                 text = read_text(path)
                 record = parse_record(path, text, kind)
             except RecordError as err:
-                report.problems.append(Problem(ledger.relative(path), err.line, err.message))
+                report.problems.extend(Problem(ledger.relative(path), line, message) for line, message in err.all)
                 continue
             declared[(kind.name, record.id)].append(path)
             for rule in across.get(kind.name, ()):

@@ -16,11 +16,11 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.errors import IllegalTransition, InvalidInput
+from csctl.errors import IllegalTransition, InvalidInput, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig, Role
@@ -32,22 +32,34 @@ NEW, ASSIGNED, TRANSFERRED, WAITING, RESOLVED, CLOSED = TicketStatus
 OPEN = frozenset({NEW, ASSIGNED, TRANSFERRED, WAITING})
 ANY = frozenset(TicketStatus)
 
-# action -> the states it may be taken from. Where it leads is decided in `_apply`.
-MOVES: dict[str, frozenset[TicketStatus]] = {
-    "created": frozenset(),
-    "judged": frozenset({NEW, ASSIGNED, WAITING}),
-    "assigned": OPEN,
-    "taken": frozenset({NEW}),
-    "noted": ANY - {CLOSED},
-    "transferred": OPEN,
-    "waiting": frozenset({NEW, ASSIGNED, TRANSFERRED}),
-    "resumed": frozenset({WAITING}),
-    "resolved": OPEN,
-    "callback": frozenset({RESOLVED, CLOSED}),
-    "closed": frozenset({RESOLVED}),
-    "reopened": frozenset({RESOLVED, CLOSED}),
-    "linked": ANY,
-    "renamed": ANY,
+class Move(NamedTuple):
+    sources: frozenset[TicketStatus]  # the states the action may be taken from
+    carries: tuple[str, ...] = ()  # the keys its event must hold
+
+
+# The state machine, one row per action; where each leads is `apply_event`.
+MOVES: dict[str, Move] = {
+    "created": Move(frozenset()),
+    "judged": Move(frozenset({NEW, ASSIGNED, WAITING}), ("verdict",)),
+    "assigned": Move(OPEN, ("to",)),
+    "taken": Move(OPEN),  # only while nobody has it: checked by `take`
+    "noted": Move(ANY - {CLOSED}, ("text",)),
+    "transferred": Move(OPEN, ("to", "target", "reason")),
+    "waiting": Move(frozenset({NEW, ASSIGNED, TRANSFERRED}), ("reason",)),
+    "resumed": Move(frozenset({WAITING})),
+    "resolved": Move(OPEN, ("solution",)),
+    "callback": Move(frozenset({RESOLVED, CLOSED}), ("outcome",)),
+    "closed": Move(frozenset({RESOLVED})),
+    "reopened": Move(frozenset({RESOLVED, CLOSED}), ("reason",)),
+    "linked": Move(ANY, ("followup",)),
+    "renamed": Move(ANY, ("old_id", "new_id")),
+}
+# Keys whose values come from a fixed list.
+CHOICES: dict[str, frozenset[Any]] = {
+    "verdict": frozenset(v.value for v in Verdict),
+    "target": frozenset({"agent", "department"}),
+    "outcome": frozenset(o.value for o in CallbackOutcome),
+    "satisfaction": frozenset(range(1, 6)),
 }
 
 # Events that answer the customer: the first of them after intake is the first response.
@@ -75,17 +87,26 @@ def _illegal(ticket_id: str, action: str, status: TicketStatus) -> IllegalTransi
 def replay(ticket_id: str, kind: TicketKind, events: Iterable[Event]) -> Derived:
     """Walk the history; `IllegalTransition` names the first event that does not fit."""
     state = Derived()
-    for index, event in enumerate(events):
-        if index == 0:
-            if event.action != "created":
-                raise IllegalTransition(msg("ticket.first_event", id=ticket_id, action=event.action))
-            continue
-        allowed = MOVES.get(event.action)
-        if allowed is None:
-            raise IllegalTransition(msg("ticket.unknown_action", id=ticket_id, action=event.action))
-        if state.status not in allowed:
-            raise _illegal(ticket_id, event.action, state.status)
-        apply_event(ticket_id, kind, state, event)
+    history = list(events)
+    if not history or history[0].action != "created":
+        first = history[0].action if history else "-"
+        raise IllegalTransition(msg("ticket.first_event", id=ticket_id, action=first), 0)
+    for index, event in enumerate(history[1:], start=1):
+        move = MOVES.get(event.action)
+        if move is None:
+            raise IllegalTransition(msg("ticket.unknown_action", id=ticket_id, action=event.action), index)
+        for key in move.carries:
+            if key not in event.extras:
+                raise IllegalTransition(msg("ticket.event_lacks", index=index, name=key, action=event.action), index)
+        for key, allowed in CHOICES.items():
+            if key in event.extras and event.extras[key] not in allowed:
+                raise IllegalTransition(msg("ticket.event_value", index=index, name=key, value=event.extras[key]), index)
+        try:
+            if state.status not in move.sources:
+                raise _illegal(ticket_id, event.action, state.status)
+            apply_event(ticket_id, kind, state, event)
+        except IllegalTransition as err:
+            raise IllegalTransition(str(err), index) from None
     return state
 
 
@@ -104,7 +125,8 @@ def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) 
     elif action == "assigned":
         state.assignee, state.status = extra.get("to"), ASSIGNED
     elif action == "taken":
-        state.assignee, state.status = event.by, ASSIGNED
+        state.assignee = event.by
+        state.status = ASSIGNED if state.status is NEW else state.status
     elif action == "transferred":
         if extra.get("target") == "agent":
             state.assignee = extra.get("to")
@@ -209,11 +231,9 @@ def assign(ticket: Ticket, actor: AgentEntry, when: Moment, config: LedgerConfig
 
 def take(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
     require(actor, "ticket.take")
-    if ticket.status is not NEW:
-        if ticket.assignee:
-            raise IllegalTransition(msg("ticket.taken_already", id=ticket.id, who=ticket.assignee,
-                                        status=enum_label(ticket.status)))
-        raise _illegal(ticket.id, "taken", ticket.status)
+    if ticket.assignee:
+        raise IllegalTransition(msg("ticket.taken_already", id=ticket.id, who=ticket.assignee,
+                                    status=enum_label(ticket.status)))
     return advance(ticket, _event(actor, "taken", when.at, when.recorded))
 
 
@@ -336,6 +356,31 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
     return ticket
 
 
+# ----- reading many -----------------------------------------------------------------------
+
+def readable_tickets(store: Store) -> tuple[list[Ticket], list[RecordError]]:
+    """Every ticket whose file reads and whose history replays, and what is wrong with the rest.
+
+    One broken file must not blind a listing or the alerts cron relies on.
+    """
+    good: list[Ticket] = []
+    bad: list[RecordError] = []
+    with store.ledger.lock(exclusive=False, what="tickets"):
+        for kind, path in store.iter_paths([TICKET]):
+            try:
+                ticket = store.load(kind, path)
+                assert isinstance(ticket, Ticket)
+                replay(ticket.id, ticket.kind, ticket.events)
+            except RecordError as err:
+                bad.append(err)
+                continue
+            except IllegalTransition as err:
+                bad.append(RecordError(path, None, str(err)))
+                continue
+            good.append(ticket)
+    return good, bad
+
+
 # ----- check ------------------------------------------------------------------------------
 
 def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
@@ -344,7 +389,7 @@ def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Find
     try:
         state = replay(record.id, record.kind, record.events)
     except IllegalTransition as err:
-        yield Finding(("events",), str(err))
+        yield Finding(("events", err.event_index or 0), str(err))
         return
     for name in ("status", "assignee", "department", "verdict"):
         stored, replayed = getattr(record, name), getattr(state, name)

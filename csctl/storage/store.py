@@ -39,8 +39,8 @@ def parse_record(path: Path, text: str, kind: Kind) -> Record:
     try:
         return kind.model.model_validate(data)
     except ValidationError as err:
-        line, message = schema_problems(text, err)[0]
-        raise RecordError(path, line, message) from None
+        (line, message), *more = schema_problems(text, err)
+        raise RecordError(path, line, message, more) from None
 
 
 def read_text(path: Path) -> str:
