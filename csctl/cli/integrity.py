@@ -8,6 +8,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.render import to_json
+from csctl.errors import CsctlError
 from csctl.i18n import msg
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -69,10 +70,9 @@ def fmt(app: App, paths: tuple[Path, ...], check_only: bool) -> None:
 
         require(app.actor, "records.fmt")
         changed, problems = fmt_files(app.store, list(paths) or None, write=True)
-    for problem in problems:
-        click.echo(str(problem), err=True)
     if problems:
-        raise SystemExit(2)
+        more = f" (and {len(problems) - 1} more; see csctl check)" if len(problems) > 1 else ""
+        raise CsctlError(f"cannot format: {problems[0]}{more}; nothing was written")
     note = msg("fmt.would_change") if check_only else msg("fmt.changed")
     for path in changed:
         click.echo(f"{app.ledger.relative(path)}: {note}")

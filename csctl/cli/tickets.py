@@ -13,6 +13,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
 from csctl.cli.render import Column, display, rows_text, to_json
 from csctl.domain import tickets as flow
+from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment, when_done
 from csctl.domain.deadlines import Timing, clockwork, timing
 from csctl.domain.phrases import Phrases, screen
@@ -46,9 +47,16 @@ def _change(app: App, ticket_id: str, at: str | None, change: Callable[[Ticket, 
     return updated
 
 
-def _screen(app: App, field: str, text: str | None, strict: bool) -> None:
+def _screen(app: App, action: str, field: str, text: str | None, strict: bool) -> list[str]:
+    """Forbidden words in what the customer is told: refused when strict, else warnings to print
+    once the change is written. The role is checked first, so a refusal names the role."""
+    require(app.actor, action)
     phrases = Phrases.from_template(app.ledger.template("phrases.toml"))
-    for warning in screen(phrases, field, text, strict or app.ledger.config.tickets.strict_language):
+    return screen(phrases, field, text, strict or app.ledger.config.tickets.strict_language)
+
+
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
         click.echo(f"csctl: {warning}", err=True)
 
 
@@ -107,9 +115,10 @@ def ticket_judge(app: App, ticket_id: str, verdict: str | None, dept: str | None
     """Judge a complaint: valid goes to the responsible department, invalid is explained and closed."""
     if verdict is None:
         raise click.UsageError("give --valid or --invalid")
-    _screen(app, "--explanation", explanation, strict)
+    warnings = _screen(app, "ticket.judge", "--explanation", explanation, strict)
     _change(app, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=verdict == "valid",
                                                        department=dept, explanation=explanation))
+    _warn(warnings)
 
 
 @ticket.command("assign")
@@ -185,11 +194,12 @@ def ticket_resolve(app: App, ticket_id: str, solution: str, kb_ids: tuple[str, .
     """Record the resolution told to the customer."""
     from csctl.models.kinds import KB
 
-    _screen(app, "--solution", solution, strict)
+    warnings = _screen(app, "ticket.handle", "--solution", solution, strict)
     entries = [app.store.resolve_id(KB, k) for k in kb_ids]
     for entry in entries:
         app.store.find(KB, entry)
     _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, entries))
+    _warn(warnings)
 
 
 @ticket.command("callback")
@@ -208,10 +218,11 @@ def ticket_callback(app: App, ticket_id: str, outcome: str | None, satisfaction:
     """Record a callback attempt (回访) and the customer's answer."""
     if outcome is None:
         raise click.UsageError("give --accepted, --rejected or --unreachable")
-    _screen(app, "--note", note_text, strict)
+    warnings = _screen(app, "ticket.handle", "--note", note_text, strict)
     _change(app, ticket_id, at, lambda t, w: flow.callback(
         t, app.actor, w, app.ledger.config, outcome=CallbackOutcome(outcome), satisfaction=satisfaction,
         note_text=note_text, retry_by=retry_by))
+    _warn(warnings)
 
 
 @ticket.command("close")

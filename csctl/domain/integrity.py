@@ -282,6 +282,7 @@ def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEn
         new_id = store.allocate_id(kind, record.created)
         event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)
         renamed = record.with_event(event, id=new_id)
+        store.check_growth(path, record, renamed)
         if store.file_new(kind, renamed):
             store.remove(path)
             return Rename(kind, record.id, new_id, store.path_for(kind, new_id))

@@ -31,9 +31,7 @@ class Phrases:
         if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
             raise CsctlError("templates/phrases.toml: [forbidden] words must be a list of texts")
         for name, text in scripts.items():
-            unknown = {f for _, f, _, _ in string.Formatter().parse(text) if f} - PLACEHOLDERS
-            if unknown:
-                raise CsctlError(f"templates/phrases.toml: scripts.{name}: unknown placeholder {sorted(unknown)[0]}")
+            _check_placeholders(name, text)
         return cls(dict(scripts), tuple(words))
 
     def filled(self, team: str, agent: AgentEntry, customer: str | None) -> dict[str, str]:
@@ -43,6 +41,20 @@ class Phrases:
 
     def forbidden_in(self, text: str | None) -> list[str]:
         return [word for word in self.forbidden if text and word in text]
+
+
+def _check_placeholders(name: str, text: str) -> None:
+    where = f"templates/phrases.toml: scripts.{name}"
+    try:
+        fields = list(string.Formatter().parse(text))
+    except ValueError as err:  # an unclosed or stray brace
+        raise CsctlError(f"{where}: {err}; write {{{{ and }}}} for a literal brace") from None
+    for _, field, spec, conversion in fields:
+        if field is None:
+            continue
+        if field not in PLACEHOLDERS or spec or conversion:
+            known = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS))
+            raise CsctlError(f"{where}: unknown placeholder {{{field}}} (known: {known})")
 
 
 def screen(phrases: Phrases, field: str, text: str | None, strict: bool) -> list[str]:

@@ -99,8 +99,9 @@ def replay(ticket_id: str, kind: TicketKind, events: Iterable[Event]) -> Derived
             if key not in event.extras:
                 raise IllegalTransition(msg("ticket.event_lacks", index=index, name=key, action=event.action), index)
         for key, allowed in CHOICES.items():
-            if key in event.extras and event.extras[key] not in allowed:
-                raise IllegalTransition(msg("ticket.event_value", index=index, name=key, value=event.extras[key]), index)
+            value = event.extras.get(key)
+            if value is not None and value not in allowed:
+                raise IllegalTransition(msg("ticket.event_value", index=index, name=key, value=value), index)
         try:
             if state.status not in move.sources:
                 raise _illegal(ticket_id, event.action, state.status)

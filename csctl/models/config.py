@@ -87,6 +87,13 @@ class CalendarSettings(Model):
     holidays: list[dt.date] = Field(default_factory=list)
     workdays: list[dt.date] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _some_working_day(self) -> Self:
+        # Deadlines counted in working time would never arrive.
+        if not any(self.hours.model_dump().values()) and not self.workdays:
+            raise ValueError("hours: at least one weekday needs opening hours (or list workdays)")
+        return self
+
 
 class RemarkSettings(Model):
     # strftime format of the date that ends a remark (…+小王/11.23).

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from csctl.errors import LockTimeout
+from csctl.errors import CsctlError, LockTimeout
 from csctl.i18n import msg
 
 # Say what we wait for once the wait is long enough to be noticed.
@@ -34,10 +34,12 @@ def ledger_lock(
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except PermissionError:
         if exclusive:
-            raise
+            raise CsctlError(f"{lock_path}: no permission to take the ledger lock, so nothing can be written") from None
         # A read-only ledger (a checkout on a shared mount) can still be read.
         yield
         return
+    except OSError as err:
+        raise CsctlError(f"{lock_path}: cannot open the ledger lock: {err.strerror}") from None
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
         _acquire(fd, mode, timeout, what)
