@@ -30,9 +30,6 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
     from csctl.domain.integrity import repair_duplicates as repair
 
     if repair_duplicates:
-        from csctl.domain.auth import require
-
-        require(app.actor, "records.repair")
         renames = repair(app.store, app.actor, app.now())
         for rename in renames:
             click.echo(msg("repair.renamed", old=rename.old_id, new=rename.new_id,
@@ -64,12 +61,9 @@ def fmt(app: App, paths: tuple[Path, ...], check_only: bool) -> None:
     """Rewrite records (default: all) in canonical form; a canonical file is left untouched."""
     from csctl.domain.integrity import fmt_files
 
-    changed, problems = fmt_files(app.store, list(paths) or None, write=False)
+    changed, problems = fmt_files(app.store, list(paths) or None)
     if changed and not problems and not check_only:
-        from csctl.domain.auth import require
-
-        require(app.actor, "records.fmt")
-        changed, problems = fmt_files(app.store, list(paths) or None, write=True)
+        changed, problems = fmt_files(app.store, list(paths) or None, writer=app.actor)
     if problems:
         more = f" (and {len(problems) - 1} more; see csctl check)" if len(problems) > 1 else ""
         raise CsctlError(f"cannot format: {problems[0]}{more}; nothing was written")

@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, tuple[frozenset[Role], str, str]] = {
     "ticket.assign": (frozenset({SUPERVISOR}), "分配工单", "assign tickets"),
     "ticket.take": (frozenset({SUPERVISOR, AGENT, TECH}), "领取工单", "take tickets"),
     "ticket.handle": (frozenset({SUPERVISOR, AGENT, TECH}), "处理工单", "handle tickets"),
+    # Agents handle the tickets assigned to them; these roles may act on anyone's.
+    "ticket.handle_any": (frozenset({SUPERVISOR}), "处理他人的工单", "handle tickets assigned to others"),
     "ticket.judge": (frozenset({SUPERVISOR, AGENT}), "判断投诉", "judge complaints"),
     "remit.new": (frozenset({SUPERVISOR, AGENT}), "登记汇款订单", "register remittance orders"),
     "remit.paid": (frozenset({SUPERVISOR, AGENT}), "登记汇款通知", "register payment notices"),

@@ -58,6 +58,11 @@ def add_limit(clock: Clockwork, start: dt.datetime, limit: Duration) -> dt.datet
     return clock.add_seconds(moment, limit.seconds) if limit.seconds else moment
 
 
+def earliest(clock: Clockwork, start: dt.datetime, limits: list[Duration]) -> dt.datetime:
+    """The deadline of the strictest limit: a day and eight hours compare only on a calendar."""
+    return min(add_limit(clock, start, limit) for limit in limits)
+
+
 @dataclass(frozen=True)
 class Timing:
     """Where a ticket stands against its deadlines at `now`."""
@@ -108,8 +113,8 @@ class Timing:
 
 def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
     kind, urgency = ticket.kind.value, ticket.urgency.value
-    response_limit = settings.limit("response", kind, urgency)
-    resolution_limit = settings.limit("resolution", kind, urgency)
+    response_limits = settings.limits("response", kind, urgency)
+    resolution_limits = settings.limits("resolution", kind, urgency)
 
     # Status after each event, to know which leg each stretch of time belongs to.
     state = Derived()
@@ -140,7 +145,7 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
             event.action == "judged" and event.extras.get("verdict") == "invalid"  # explained, and closed
         )
         if ends_cycle:
-            due = _resolution_due(clock, cycle_start, resolution_limit, cycle_pauses, now)
+            due = _resolution_due(clock, cycle_start, resolution_limits, cycle_pauses, now)
             if first_resolved is None:
                 first_resolved, first_due = event.at, due
             resolved_at = event.at
@@ -171,12 +176,12 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
     waiting_now = state.status is TicketStatus.WAITING
     resolution_due = None
     if state.status in OPEN and not waiting_now:
-        resolution_due = _resolution_due(clock, cycle_start, resolution_limit, cycle_pauses, now)
+        resolution_due = _resolution_due(clock, cycle_start, resolution_limits, cycle_pauses, now)
     if first_due is None:  # still in the first cycle
-        first_due = _resolution_due(clock, ticket.created, resolution_limit, cycle_pauses, now)
+        first_due = _resolution_due(clock, ticket.created, resolution_limits, cycle_pauses, now)
     waiting_seconds, transferred_seconds = _legs(clock, stretches, state.status, now)
     return Timing(
-        response_due=add_limit(clock, ticket.created, response_limit),
+        response_due=earliest(clock, ticket.created, response_limits),
         responded_at=responded_at,
         resolution_due=resolution_due,
         first_resolution_due=first_due,
@@ -195,10 +200,10 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
     )
 
 
-def _resolution_due(clock: Clockwork, start: dt.datetime, limit: Duration,
+def _resolution_due(clock: Clockwork, start: dt.datetime, limits: list[Duration],
                     pauses: list[tuple[dt.datetime, dt.datetime | None]], now: dt.datetime) -> dt.datetime:
     """The deadline from `start`, pushed back by the time spent waiting on the customer."""
-    due = add_limit(clock, start, limit)
+    due = earliest(clock, start, limits)
     for began, ended in pauses:
         if began < due:
             due = clock.add_seconds(due, clock.working_seconds(began, ended or now))

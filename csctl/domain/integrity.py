@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from csctl.domain.auth import require
 from csctl.domain.calendar import WorkCalendar
 from csctl.domain.checks import CheckContext, Finding, LedgerRule, Rule
 from csctl.domain.phrases import Phrases
@@ -265,6 +266,7 @@ def repair_duplicates(store: Store, actor: AgentEntry, now: dt.datetime) -> list
     first); the others are re-filed under a new ID at their right path.
     References to the old ID keep naming the record that kept it.
     """
+    require(actor, "records.repair")
     done: list[Rename] = []
     tz = store.ledger.config.tz
     with store.ledger.lock(exclusive=True, what="repair duplicates"):
@@ -288,11 +290,15 @@ def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEn
             return Rename(kind, record.id, new_id, store.path_for(kind, new_id))
 
 
-def fmt_files(store: Store, paths: list[Path] | None, write: bool) -> tuple[list[Path], list[Problem]]:
-    """Records not in canonical form (rewritten when `write`), and files that cannot be read.
+def fmt_files(store: Store, paths: list[Path] | None,
+              writer: AgentEntry | None = None) -> tuple[list[Path], list[Problem]]:
+    """Records not in canonical form (rewritten when a `writer` is given), and files that cannot be read.
 
     When any file cannot be read nothing is written: fixing it comes first.
     """
+    write = writer is not None
+    if writer is not None:
+        require(writer, "records.fmt")
     _, chosen = select(store, paths)
     ledger = store.ledger
     changed: list[tuple[Path, Kind, Record]] = []

@@ -23,7 +23,7 @@ from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.errors import IllegalTransition, InvalidInput, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
-from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.models.config import AgentEntry, LedgerConfig
 from csctl.models.kinds import TICKET, Kind
 from csctl.models.records import CallbackOutcome, Ticket, TicketKind, TicketStatus, Verdict
 from csctl.storage.store import Store
@@ -171,12 +171,9 @@ def advance(ticket: Ticket, event: Event) -> Ticket:
 
 # ----- who may act --------------------------------------------------------------------
 
-SUPERVISING = (Role.ADMIN, Role.SUPERVISOR)
-
-
 def _must_own(ticket: Ticket, actor: AgentEntry, action: str) -> None:
     """An agent handles their own tickets (or unassigned ones); a supervisor any."""
-    if actor.role in SUPERVISING or ticket.assignee in (None, actor.id):
+    if ticket.assignee in (None, actor.id) or may(actor.role, "ticket.handle_any"):
         return
     raise IllegalTransition(
         msg("ticket.not_yours", id=ticket.id, action=msg(f"ticket.action.{action}"), who=ticket.assignee)

@@ -170,17 +170,11 @@ class TicketSettings(Model):
     callback_kinds: list[Literal[TICKET_KINDS]] = Field(default_factory=lambda: ["complaint"])  # type: ignore[valid-type]
     strict_language: bool = False
 
-    def limit(self, table: str, kind: str, urgency: str) -> Duration:
-        """The shortest limit that applies: kind.urgency, kind, urgency, default."""
+    def limits(self, table: str, kind: str, urgency: str) -> list[Duration]:
+        """The limits that apply (kind.urgency, kind, urgency, default); the earliest deadline wins."""
         limits: dict[str, str] = getattr(self, table)
         keys = (f"{kind}.{urgency}", kind, urgency, "default")
-        durations = [Duration.parse(limits[k]) for k in keys if k in limits]
-        return min(durations, key=_rough_seconds)
-
-
-def _rough_seconds(duration: Duration) -> int:
-    # Only to compare limits: a working day is never shorter than 8 working hours here.
-    return duration.days * 8 * 3600 + duration.seconds
+        return [Duration.parse(limits[k]) for k in keys if k in limits]
 
 
 class GitSettings(Model):
