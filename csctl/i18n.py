@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import locale
 import os
+from collections.abc import Callable
 from contextvars import ContextVar
 from enum import Enum
 from typing import Any
@@ -17,8 +18,10 @@ LANGUAGES = ("zh", "en")
 _current: ContextVar[str] = ContextVar("csctl_language", default="en")
 
 
-def set_language(lang: str) -> None:
-    _current.set(lang)
+def set_language(lang: str) -> Callable[[], None]:
+    """Use `lang` from now on; returns what restores the language before (for in-process runs)."""
+    token = _current.set(lang)
+    return lambda: _current.reset(token)
 
 
 def language() -> str:
@@ -226,7 +229,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "calendar.holidays 缺少 {years} 年的节假日(可从 chinesecalendar 更新)",
         "calendar.holidays lists no holidays for {years} (deadlines will count them as workdays)",
     ),
-    "check.ticket_history": ("{message}", "{message}"),
     "check.ticket_field": (
         "{field} 为 {stored},但按历史应为 {replayed}", "{field} is {stored}, but the history says {replayed}",
     ),
@@ -244,6 +246,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fmt.summary": ("{changed} 个文件需要重写", "{changed} files would be rewritten"),
     "repair.renamed": ("{old} → {new}({path})", "{old} -> {new} ({path})"),
     "repair.none": ("没有重复的 ID", "no duplicate IDs"),
+    "store.not_an_id": ("{text!r} 不是{kind}编号(例如 {example})", "{text!r} is not a {kind} ID (e.g. {example})"),
+    "store.not_found": ("没有{kind} {id}", "no {kind} {id}"),
+    "store.exists": ("{kind} {id} 已存在", "{kind} {id} already exists"),
     # kinds, for messages
     "kind.ticket": ("工单", "ticket"),
     "kind.remittance": ("汇款单", "remittance"),

@@ -132,7 +132,7 @@ def cli(ctx: click.Context, ledger_path: str | None, as_id: str | None, lang: st
 
     app = App(ledger_path, as_id, lang or "en")
     app.lang = lang or _ledger_language(app) or language_from_environment() or "zh"
-    set_language(app.lang)
+    ctx.call_on_close(set_language(app.lang))
     ctx.obj = app
 
 

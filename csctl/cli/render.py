@@ -47,7 +47,7 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A value as JSON carries it."""
     if isinstance(value, Enum):
         return value.value
@@ -56,14 +56,14 @@ def plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: json_value(v) for k, v in value.items()}
     return value
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(plain(data), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(json_value(data), ensure_ascii=False, indent=2) + "\n"
 
 
 def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class CheckContext:
-    """What rules may consult besides the record: the roster, the IDs on file, the clock."""
+    """What rules may consult besides the record: the roster, the IDs on file, the phrases."""
 
     config: LedgerConfig | None
     known: dict[str, set[str]]
     phrases: Phrases | None
-    now: dt.datetime
 
     def exists(self, kind: str, value: str) -> bool | None:
         """Whether `value` names an existing `kind`; None when that cannot be told."""

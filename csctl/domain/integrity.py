@@ -136,7 +136,7 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
     known: dict[str, set[str]] = {name: set() for name in KINDS}
     for known_kind, known_path in store.iter_paths():
         known[known_kind.name].add(known_path.stem)
-    ctx = CheckContext(config, known, _phrases(store, report), now)
+    ctx = CheckContext(config, known, _phrases(store, report))
     if with_config and config is not None:
         report.problems.extend(_calendar_warnings(store, config, now))
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
@@ -202,8 +202,8 @@ def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckCo
 
 def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator[Finding]:
     if kind.prefix and (ids.ID_PATTERN.fullmatch(record.id) is None or record.id[0] != kind.prefix):
-        example = f"{kind.prefix}-261123-0F3KQ"
-        yield Finding(("id",), f"id: {record.id!r} is not a {msg('kind.' + kind.name)} ID (e.g. {example})")
+        yield Finding(("id",), "id: " + msg("store.not_an_id", text=record.id, kind=msg(f"kind.{kind.name}"),
+                                             example=f"{kind.prefix}-261123-0F3KQ"))
         return
     if record.id != path.stem:
         yield Finding(("id",), msg("check.id_mismatch", id=record.id, stem=path.stem))

@@ -392,11 +392,11 @@ def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Find
     for name in ("status", "assignee", "department", "verdict"):
         stored, replayed = getattr(record, name), getattr(state, name)
         if stored != replayed:
-            yield Finding((name,), msg("check.ticket_field", field=name, stored=_plain(stored),
-                                       replayed=_plain(replayed)))
+            yield Finding((name,), msg("check.ticket_field", field=name, stored=_shown_value(stored),
+                                       replayed=_shown_value(replayed)))
 
 
-def _plain(value: object) -> str:
+def _shown_value(value: object) -> str:
     return "-" if value is None else str(getattr(value, "value", value))
 
 

@@ -122,11 +122,6 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
 
 
-# Scalars an event may carry besides its fixed keys; nested tables would break
-# the one-`[[events]]`-block-per-event layout.
-EventValue = str | int | bool | Decimal | dt.date | dt.datetime | list[str] | list[int]
-
-
 _NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -146,6 +141,8 @@ class Event(BaseModel):
     action: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.-]*$")]
     recorded_at: Stamp | None = None
 
+    # Besides its fixed keys an event carries scalars and lists of scalars only:
+    # a nested table would break the one-`[[events]]`-block-per-event layout.
     @model_validator(mode="after")
     def _check_extras(self) -> Self:
         if not self.model_extra:
@@ -167,7 +164,7 @@ class Event(BaseModel):
     @property
     def extras(self) -> Mapping[str, Any]:
         """The keys beyond at/by/action (read-only: replaying a history reads them often)."""
-        return self.model_extra or _NO_EXTRAS
+        return MappingProxyType(self.model_extra) if self.model_extra else _NO_EXTRAS
 
     @property
     def written_at(self) -> dt.datetime:

@@ -91,7 +91,8 @@ class Store:
             return text.strip()
         record_id = ids.normalize(text)
         if record_id is None or KIND_BY_PREFIX.get(record_id[0]) is not kind:
-            raise NotFound(f"{text!r} is not a {msg('kind.' + kind.name)} ID (e.g. {kind.prefix}-261123-0F3KQ)")
+            raise NotFound(msg("store.not_an_id", text=text, kind=msg(f"kind.{kind.name}"),
+                               example=f"{kind.prefix}-261123-0F3KQ"))
         return record_id
 
     def find(self, kind: Kind, record_id: str) -> Path:
@@ -103,7 +104,7 @@ class Store:
             path = self.path_for(kind, record_id)
             if path.is_file():
                 return path
-        raise NotFound(f"no {msg('kind.' + kind.name)} {record_id}")
+        raise NotFound(msg("store.not_found", kind=msg(f"kind.{kind.name}"), id=record_id))
 
     def exists(self, kind: Kind, record_id: str) -> bool:
         try:
@@ -169,7 +170,7 @@ class Store:
         """File a record named by an outside number (a shop order); refuses an existing one."""
         with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
             if self.exists(kind, record.id) or not self.file_new(kind, record):
-                raise CsctlError(f"{msg('kind.' + kind.name)} {record.id} already exists")
+                raise CsctlError(msg("store.exists", kind=msg(f"kind.{kind.name}"), id=record.id))
             return record
 
     def update(self, kind: Kind, record_id: str, change: Callable[[R], R]) -> R:

@@ -55,32 +55,28 @@ def parse_toml(text: str) -> dict[str, Any]:
         message = str(err).strip().splitlines()[0]
         found = _ERROR_LINE.search(message)
         message = re.sub(r"\s*\(?at line \d+,? column \d+\)?", "", message)
-        return _raise_syntax(int(found.group(1)) if found else None, f"TOML syntax: {message}")
-
-
-def _raise_syntax(line: int | None, message: str) -> dict[str, Any]:
-    raise TomlSyntaxError(line, message)
+        raise TomlSyntaxError(int(found.group(1)) if found else None, f"TOML syntax: {message}") from None
 
 
 def format_stamp(value: dt.datetime) -> str:
     return value.replace(microsecond=0).isoformat()
 
 
-def _plain(value: Any) -> Any:
+def _toml_value(value: Any) -> Any:
     """A value as tomli_w should see it: enums as their keys, money as strings."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
         return format_money(value)
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_toml_value(v) for v in value]
     return value
 
 
 def _key_value(key: str, value: Any) -> str:
     if isinstance(value, dt.datetime):
         return f"{key} = {format_stamp(value)}\n"
-    value = _plain(value)
+    value = _toml_value(value)
     # Multi-line strings read diffs best, but TOML turns a raw "\r\n" in them into
     # "\n"; text holding a carriage return stays on one line, escaped.
     return tomli_w.dumps({key: value}, multiline_strings=not _holds_cr(value))
