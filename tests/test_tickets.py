@@ -756,7 +756,7 @@ def test_show_in_the_users_language_and_log_in_order(desk: Desk) -> None:
     positions = [log.index(word) for word in ("created", "taken", "note", "resolved")]
     assert positions == sorted(positions)
     assert "2026-11-23 10:00" in log
-    assert "solution=已催促快递" in log
+    assert "solution: 已催促快递" in log
     events = json.loads(desk.ok("ticket", "log", ticket, "--format", "json"))
     assert [e["action"] for e in events] == ["created", "taken", "noted", "resolved"]
     assert [e["at"] for e in events] == [NOW, NOW, at("11-23", "10:00"), at("11-23", "11:00")]

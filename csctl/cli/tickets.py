@@ -20,7 +20,7 @@ from csctl.domain.phrases import Phrases, screen
 from csctl.errors import InvalidInput, NotFound
 from csctl.i18n import enum_label, label, msg
 from csctl.models.kinds import CUSTOMER, TICKET
-from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency
+from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency, Verdict
 
 KINDS = click.Choice([k.value for k in TicketKind])
 CHANNELS = click.Choice([c.value for c in Channel])
@@ -336,7 +336,8 @@ def _show_data(app: App, record: Ticket) -> dict[str, Any]:
     data = {k: v for k, v in record.model_dump(exclude={"events"}, exclude_none=True).items() if v != []}
     data["timing"] = {
         "response_due": t.response_due, "responded_at": t.responded_at, "response_met": t.response_met,
-        "resolution_due": t.resolution_due, "first_resolved_at": t.first_resolved_at,
+        "resolution_due": t.resolution_due, "first_resolution_due": t.first_resolution_due,
+        "first_resolved_at": t.first_resolved_at,
         "resolution_met": t.resolution_met, "waiting": t.waiting, "waiting_seconds": t.waiting_seconds,
         "transferred_seconds": t.transferred_seconds, "callback_due": t.callback_due,
         "callback_agent": t.callback_agent, "callbacks": t.callbacks, "callbacks_reached": t.callbacks_reached,
@@ -376,13 +377,19 @@ def _shown(key: str, value: Any) -> str:
     return display(value)
 
 
+# Event values shown by their label rather than their stored key.
+_LABELLED: dict[str, Callable[[str], str]] = {
+    "outcome": lambda v: enum_label(CallbackOutcome(v)),
+    "verdict": lambda v: enum_label(Verdict(v)),
+    "target": lambda v: msg(f"target.{v}"),
+}
+
+
 def _event_text(event: Any) -> str:
-    extras = event.extras
     parts = []
-    for key, value in extras.items():
-        if key == "outcome" and value in flow.CHOICES["outcome"]:
-            value = enum_label(CallbackOutcome(value))
-        parts.append(f"{key}={display(value)}")
+    for key, value in event.extras.items():
+        shown = _LABELLED[key](value) if key in _LABELLED and value in flow.CHOICES[key] else display(value)
+        parts.append(f"{label(f'f.{key}', key)}: {shown}")
     what = label(f"event.{event.action}", event.action)
     return what + (f"  {'; '.join(parts)}" if parts else "")
 

@@ -56,6 +56,7 @@ MOVES: dict[str, Move] = {
 }
 # Keys whose values come from a fixed list.
 CHOICES: dict[str, frozenset[Any]] = {
+    # (`satisfaction` is 1–5; the others are stored keys shown by their labels.)
     "verdict": frozenset(v.value for v in Verdict),
     "target": frozenset({"agent", "department"}),
     "outcome": frozenset(o.value for o in CallbackOutcome),
