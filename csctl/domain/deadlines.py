@@ -1,9 +1,9 @@
 """Ticket deadlines, read from the history every time (never stored counters).
 
 A calendar fix or an event merged in late therefore changes the answer the
-next time it is asked. Limits come from `[tickets]` in `csctl.toml`: the
-shortest of `kind.urgency`, `kind`, `urgency` and `default` applies, counted in
-working time (`count = "working"`) or on the wall clock.
+next time it is asked. Limits come from `[tickets]` in `csctl.toml`: of
+`kind.urgency`, `kind`, `urgency` and `default`, the limit giving the earliest
+deadline applies, counted in working time (`count = "working"`) or on the wall clock.
 
 - **First response**: the first event after intake that answers the customer
   (a note, a judgement, a transfer, a wait, a resolution, a callback).

@@ -94,8 +94,8 @@ timeout = 30
 
 [tickets]
 # Deadlines, counted in the calendar's working time ("working") or on the wall clock
-# ("calendar"). For each ticket the shortest limit that applies wins: kind.urgency,
-# kind, urgency, default. 30m, 4h, 3d (working days), 1d4h. Seed: 最多不超过三日.
+# ("calendar"). Of the limits that apply to a ticket (kind.urgency, kind, urgency,
+# default) the earliest deadline wins. 30m, 4h, 3d (working days), 1d4h. Seed: 最多不超过三日.
 count = "working"
 response = {{ default = "4h", complaint = "2h", high = "2h", urgent = "30m" }}
 resolution = {{ default = "3d", complaint = "1d", high = "1d", urgent = "4h" }}
