@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +13,7 @@ from csctl.cli.render import Column, display, rows_text, to_json
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment, when_done
-from csctl.domain.deadlines import Timing, clockwork, timing
+from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
 from csctl.errors import InvalidInput, NotFound
 from csctl.i18n import enum_label, label, msg
@@ -259,18 +257,6 @@ LIST_COLUMNS = [
 ]
 
 
-def _due(ticket: Ticket, t: Timing) -> dt.datetime | None:
-    if t.response_overdue or (t.responded_at is None and ticket.status is TicketStatus.NEW):
-        return t.response_due
-    if t.resolution_due is not None:
-        return t.resolution_due
-    return t.callback_due
-
-
-def _late(t: Timing) -> bool:
-    return t.response_overdue or t.resolution_overdue or t.callback_overdue
-
-
 @ticket.command("list")
 @click.option("--status", "statuses", type=STATUSES, multiple=True, help="Repeatable; default all.")
 @click.option("--open", "open_only", is_flag=True, help="Only tickets not resolved or closed.")
@@ -289,38 +275,27 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
                 channel: str | None, urgency: str | None, region: str | None, customer_id: str | None,
                 since: str | None, until: str | None, overdue: bool, style: str) -> None:
     """List tickets, oldest first, with each agent's open load below."""
+    from csctl.domain.ticket_views import TicketFilter, select
+
     tz = app.ledger.config.tz
-    first = parse_moment(since, tz, "--from").date() if since else None
-    last = parse_moment(until, tz, "--to").date() if until else None
-    wanted: dict[str, Any] = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
-                              "assignee": app.roster_id(agent) if agent else None,
-                              "customer": app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None}
-    clock, now = clockwork(app.ledger.config), app.now()
-    rows = []
-    load: Counter[str] = Counter()
-    urgent_load: Counter[str] = Counter()
-    for record in _tickets(app):
-        t = timing(record, app.ledger.config.tickets, clock, now)
-        if record.status in flow.OPEN:
-            load[record.assignee or "-"] += 1
-            if record.urgency in (Urgency.HIGH, Urgency.URGENT):
-                urgent_load[record.assignee or "-"] += 1
-        if statuses and record.status.value not in statuses:
-            continue
-        if open_only and record.status not in flow.OPEN:
-            continue
-        if any(v is not None and str(getattr(record, k) or "") != v for k, v in wanted.items()):
-            continue
-        day = record.created.astimezone(tz).date()
-        if (first and day < first) or (last and day > last) or (overdue and not _late(t)):
-            continue
-        rows.append({**record.model_dump(include={"id", "created", "subject"}), "kind": record.kind,
-                     "urgency": record.urgency, "status": record.status, "assignee": record.assignee,
-                     "due": _due(record, t), "late": _late(t)})
+    given = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
+             "assignee": app.roster_id(agent) if agent else None,
+             "customer": app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None}
+    wanted = TicketFilter(
+        statuses=frozenset(TicketStatus(s) for s in statuses), open_only=open_only, overdue=overdue,
+        equal={k: v for k, v in given.items() if v is not None},
+        since=parse_moment(since, tz, "--from").date() if since else None,
+        until=parse_moment(until, tz, "--to").date() if until else None,
+    )
+    chosen, load = select(_tickets(app), wanted, app.ledger.config, clockwork(app.ledger.config), app.now())
+    rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
+             "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject}
+            for t, timing_ in chosen]
     click.echo(rows_text(rows, LIST_COLUMNS, style), nl=False)
-    if style in ("table", "markdown") and load:
-        parts = [f"{who} {count}" + (f" ({msg('h.urgent_count', n=urgent_load[who])})" if urgent_load[who] else "")
-                 for who, count in sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if style in ("table", "markdown") and load.open:
+        parts = [f"{who or '-'} {count}"
+                 + (f" ({msg('h.urgent_count', n=load.pressing[who])})" if load.pressing[who] else "")
+                 for who, count in sorted(load.open.items(), key=lambda kv: (-kv[1], kv[0]))]
         click.echo(f"\n{msg('h.open_load')}: " + ", ".join(parts))
 
 
@@ -341,7 +316,7 @@ def _show_data(app: App, record: Ticket) -> dict[str, Any]:
         "resolution_met": t.resolution_met, "waiting": t.waiting, "waiting_seconds": t.waiting_seconds,
         "transferred_seconds": t.transferred_seconds, "callback_due": t.callback_due,
         "callback_agent": t.callback_agent, "callbacks": t.callbacks, "callbacks_reached": t.callbacks_reached,
-        "satisfaction": t.satisfaction, "reopened": t.reopened, "overdue": _late(t),
+        "satisfaction": t.satisfaction, "reopened": t.reopened, "overdue": t.overdue,
     }
     data["events"] = [e.model_dump(exclude_none=True) for e in record.events]
     return data

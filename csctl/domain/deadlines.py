@@ -110,6 +110,17 @@ class Timing:
     def callback_overdue(self) -> bool:
         return self.callback_due is not None and self.now > self.callback_due
 
+    @property
+    def overdue(self) -> bool:
+        return self.response_overdue or self.resolution_overdue or self.callback_overdue
+
+    @property
+    def next_due(self) -> dt.datetime | None:
+        """The deadline that matters now: a missing first response, else the resolution, else the callback."""
+        if self.responded_at is None and (self.response_overdue or self.resolution_due is not None):
+            return self.response_due
+        return self.resolution_due or self.callback_due
+
 
 def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
     kind, urgency = ticket.kind.value, ticket.urgency.value
