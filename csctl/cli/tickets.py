@@ -15,7 +15,6 @@ from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment, when_done
 from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
-from csctl.errors import InvalidInput, NotFound
 from csctl.i18n import enum_label, label, msg
 from csctl.models.kinds import CUSTOMER, TICKET
 from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency, Verdict
@@ -87,13 +86,9 @@ def ticket_new(app: App, /, customer_id: str | None, follows: str | None, take: 
                **fields: Any) -> None:
     """Open a ticket; prints its ID alone."""
     store = app.store
-    if customer_id and fields.get("caller"):
-        raise InvalidInput(msg("ticket.customer_or_caller"))
     values = {k: v for k, v in fields.items() if v not in (None, "")}
     if customer_id:
         values["customer"] = store.resolve_id(CUSTOMER, customer_id)
-        if not store.exists(CUSTOMER, values["customer"]):
-            raise NotFound(msg("ticket.unknown_customer", id=values["customer"]))
     origin = store.resolve_id(TICKET, follows) if follows else None
     created = flow.open_ticket(store, app.actor, _moment(app, at), values, follows=origin, taken=take)
     click.echo(created.id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from csctl.errors import CsctlError, Forbidden
 from csctl.i18n import language, msg
 from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.storage.git import user_email
 
 ADMIN, SUPERVISOR, AGENT, ASSISTANT, TECH, VIEWER = Role
 
@@ -60,16 +60,6 @@ def require(actor: AgentEntry, action: str) -> None:
         )
 
 
-def git_email(folder: Path) -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "config", "user.email"], cwd=folder, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None
-
-
 def resolve_actor(
     config: LedgerConfig, as_id: str | None, env: Mapping[str, str], ledger_root: Path
 ) -> AgentEntry:
@@ -80,7 +70,7 @@ def resolve_actor(
         if agent is None:
             raise CsctlError(msg("actor.unknown", who=who))
     else:
-        email = git_email(ledger_root)
+        email = user_email(ledger_root)
         agent = config.agent_by_email(email) if email else None
         if agent is None:
             raise CsctlError(msg("actor.none"))

@@ -114,7 +114,7 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
                 chosen.extend((None, stray) for stray in store.iter_strays())
                 continue
             chosen.extend(
-                (store.kind_of(p), p) for p in sorted(path.rglob("*.toml")) if not p.name.startswith(".")
+                (store.kind_of(p), p) for p in store.toml_under(path)
             )
         else:
             chosen.append((store.kind_of(path), path))
@@ -189,8 +189,7 @@ def _calendar_warnings(store: Store, config: LedgerConfig, now: dt.datetime) -> 
     year = now.astimezone(config.tz).year
     missing = [y for y in (year, year + 1) if not calendar.covers_year(y)]
     if missing:
-        text = store.ledger.config_path.read_text(encoding="utf-8")
-        line = line_of(key_lines(text), ("calendar", "holidays"))
+        line = line_of(key_lines(read_text(store.ledger.config_path)), ("calendar", "holidays"))
         yield Problem(CONFIG_NAME, line, msg("check.calendar_missing", years=", ".join(map(str, missing))), True)
 
 
@@ -220,15 +219,9 @@ def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator
 def _duplicate_problems(store: Store, declared: dict[tuple[str, str], list[Path]]) -> Iterator[Problem]:
     for (kind_name, record_id), paths in sorted(declared.items()):
         kind = KINDS[kind_name]
-        others = set(paths)
-        if kind.prefix:
-            canonical = store.path_for(kind, record_id)
-            if len(paths) == 1 and paths[0] == canonical:
-                continue  # the usual case: one file, where it belongs
-            if canonical.is_file():
-                others.add(canonical)
-        else:
-            others.update(store.folder(kind).glob(f"*/*/{record_id}.toml"))
+        if kind.prefix and len(paths) == 1 and paths[0] == store.path_for(kind, record_id):
+            continue  # the usual case: one file, where it belongs
+        others = {*paths, *store.files_named(kind, record_id)}
         others = {p.resolve() for p in others}
         if len(others) < 2:
             continue

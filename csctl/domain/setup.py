@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
-from importlib import resources
 from pathlib import Path
 
 import tomli_w
@@ -16,8 +13,8 @@ from csctl.errors import CsctlError
 from csctl.i18n import msg
 from csctl.models.base import describe_error
 from csctl.models.config import AgentEntry, LedgerConfig, Role
-from csctl.storage.atomic import create_exclusive, write_atomic
-from csctl.storage.ledger import CACHE, CONFIG_NAME, RECORDS, TEMPLATES
+from csctl.storage.git import ensure_repository
+from csctl.storage.ledger import CACHE, CONFIG_NAME, RECORDS, TEMPLATES, default_templates, write_new_ledger
 from csctl.storage.locate import schema_problems
 from csctl.storage.toml_io import parse_toml
 
@@ -117,13 +114,6 @@ role = "admin"
 """
 
 
-def default_templates() -> list[tuple[str, bytes]]:
-    folder = resources.files("csctl.data") / "templates"
-    return sorted(
-        (entry.name, entry.read_bytes()) for entry in folder.iterdir() if entry.name.endswith(".toml")
-    )
-
-
 def init_ledger(
     root: Path,
     admin_id: str,
@@ -151,29 +141,16 @@ def init_ledger(
             message = message.replace(f"{field}:", f"{option}:")
         raise CsctlError(message) from None
 
-    root.mkdir(parents=True, exist_ok=True)
-    created: list[Path] = []
-    try:
-        for relative, data in [
-            (".gitattributes", GITATTRIBUTES.encode()),
-            (".gitignore", GITIGNORE.encode()),
-            (f"{RECORDS}/.gitkeep", b""),
-            *((f"{TEMPLATES}/{name}", data) for name, data in default_templates()),
-        ]:
-            path = root / relative
-            if path.exists():
-                continue  # a folder being turned into a ledger keeps what it has
-            write_atomic(path, data)
-            created.append(path)
-        # Written last and exclusively: two inits racing on one folder cannot both win.
-        if not create_exclusive(root / CONFIG_NAME, text.encode("utf-8")):
-            raise CsctlError(msg("ledger.exists", path=root))
-    except BaseException:
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
-    if git and shutil.which("git") and not _inside_git(root):
-        subprocess.run(["git", "init", "-q", str(root)], check=False)
+    files = [
+        (".gitattributes", GITATTRIBUTES.encode()),
+        (".gitignore", GITIGNORE.encode()),
+        (f"{RECORDS}/.gitkeep", b""),
+        *((f"{TEMPLATES}/{name}", data) for name, data in default_templates()),
+    ]
+    if not write_new_ledger(root, files, text.encode("utf-8")):
+        raise CsctlError(msg("ledger.exists", path=root))
+    if git:
+        ensure_repository(root)
     return root
 
 
@@ -183,10 +160,3 @@ def _checked_admin(admin_id: str, admin_name: str) -> AgentEntry:
     except ValidationError as err:
         field, message = describe_error(err).split(": ", 1)
         raise CsctlError(f"{ {'id': '--admin', 'name': '--name'}.get(field, field)}: {message}") from None
-
-
-def _inside_git(folder: Path) -> bool:
-    result = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, capture_output=True, text=True
-    )
-    return result.returncode == 0

@@ -20,11 +20,11 @@ from typing import Any, NamedTuple
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.errors import IllegalTransition, InvalidInput, RecordError
+from csctl.errors import IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
-from csctl.models.kinds import TICKET, Kind
+from csctl.models.kinds import CUSTOMER, TICKET, Kind
 from csctl.models.records import CallbackOutcome, Ticket, TicketKind, TicketStatus, Verdict
 from csctl.storage.store import Store
 
@@ -335,7 +335,11 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
     Both records are built and checked before either is written, so a refusal
     (an origin that is closed to links, a clock behind its history) writes nothing.
     """
+    if fields.get("customer") and fields.get("caller"):
+        raise InvalidInput(msg("ticket.customer_or_caller"))
     with store.ledger.lock(exclusive=True, what="new ticket"):
+        if fields.get("customer") and not store.exists(CUSTOMER, fields["customer"]):
+            raise NotFound(msg("ticket.unknown_customer", id=fields["customer"]))
         origin_path = store.find(TICKET, follows) if follows else None
         while True:
             ticket = new_ticket(store.allocate_id(TICKET, when.at), actor, when,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
 from csctl.models.config import LedgerConfig, LockSettings
-from csctl.storage.atomic import write_atomic
+from csctl.storage.atomic import create_exclusive, write_atomic
 from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
 from csctl.storage.toml_io import TomlSyntaxError, parse_toml
@@ -158,3 +158,37 @@ def edit_config(ledger: Ledger, change: Callable[[LedgerConfig, TOMLDocument], N
         write_atomic(ledger.config_path, text.encode("utf-8"))
     ledger.__dict__["config"] = config
     return config
+
+
+def default_templates() -> list[tuple[str, bytes]]:
+    """The templates shipped with csctl, that a new ledger starts from."""
+    from importlib import resources
+
+    folder = resources.files("csctl.data") / "templates"
+    return sorted((entry.name, entry.read_bytes()) for entry in folder.iterdir() if entry.name.endswith(".toml"))
+
+
+def write_new_ledger(root: Path, files: list[tuple[str, bytes]], config: bytes) -> bool:
+    """Write a new ledger's files, `csctl.toml` last; False (and nothing left behind) if one appeared meanwhile.
+
+    Files the folder already has are kept: a folder can be turned into a ledger.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    created: list[Path] = []
+    try:
+        for relative, data in files:
+            path = root / relative
+            if path.exists():
+                continue
+            write_atomic(path, data)
+            created.append(path)
+        # Written last and exclusively: two inits racing on one folder cannot both win.
+        if create_exclusive(root / CONFIG_NAME, config):
+            return True
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    for path in created:
+        path.unlink(missing_ok=True)
+    return False

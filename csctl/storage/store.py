@@ -95,16 +95,18 @@ class Store:
                                example=f"{kind.prefix}-261123-0F3KQ"))
         return record_id
 
-    def find(self, kind: Kind, record_id: str) -> Path:
+    def files_named(self, kind: Kind, record_id: str) -> list[Path]:
+        """The files that may hold `record_id`: its one path, or for a remark file, any month's."""
         if kind.prefix is None:
-            matches = sorted(self.folder(kind).glob(f"*/*/{record_id}.toml"))
-            if matches:
-                return matches[0]
-        else:
-            path = self.path_for(kind, record_id)
-            if path.is_file():
-                return path
-        raise NotFound(msg("store.not_found", kind=msg(f"kind.{kind.name}"), id=record_id))
+            return sorted(self.folder(kind).glob(f"*/*/{record_id}.toml"))
+        path = self.path_for(kind, record_id)
+        return [path] if path.is_file() else []
+
+    def find(self, kind: Kind, record_id: str) -> Path:
+        found = self.files_named(kind, record_id)
+        if not found:
+            raise NotFound(msg("store.not_found", kind=msg(f"kind.{kind.name}"), id=record_id))
+        return found[0]
 
     def exists(self, kind: Kind, record_id: str) -> bool:
         try:
@@ -119,6 +121,10 @@ class Store:
             folder = self.folder(kind)
             for path in sorted(_walk_toml(folder)):
                 yield kind, Path(path)
+
+    def toml_under(self, folder: Path) -> list[Path]:
+        """The `*.toml` files under a folder (temp files, which start with a dot, left out)."""
+        return [Path(p) for p in sorted(_walk_toml(folder))]
 
     def iter_strays(self) -> Iterator[Path]:
         """`*.toml` files under `records/` outside every kind's folder: not records."""
