@@ -323,9 +323,11 @@ def _show_data(app: App, record: Ticket) -> dict[str, Any]:
 @pass_app
 def ticket_show(app: App, ticket_id: str, style: str) -> None:
     """Every field, the deadlines, and the history."""
-    record = app.store.read(TICKET, app.store.resolve_id(TICKET, ticket_id))
+    record_id = app.store.resolve_id(TICKET, ticket_id)
+    path = app.store.find(TICKET, record_id)
+    record = app.store.load(TICKET, path)
     assert isinstance(record, Ticket)
-    data = _show_data(app, record)
+    data = _show_data(app, flow.replayable(record, path))
     if style == "json":
         click.echo(to_json(data), nl=False)
         return

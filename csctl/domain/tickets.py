@@ -118,7 +118,10 @@ def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) 
     if action == "judged":
         if kind is not TicketKind.COMPLAINT or state.verdict is not None:
             raise _illegal(ticket_id, action, state.status)
-        state.verdict = Verdict(str(extra.get("verdict")))
+        verdict = extra.get("verdict")
+        if verdict not in CHOICES["verdict"]:
+            raise _illegal(ticket_id, action, state.status)
+        state.verdict = Verdict(str(verdict))
         if state.verdict is Verdict.VALID:
             state.department = extra.get("department")
             state.status = TRANSFERRED
@@ -359,6 +362,21 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
     return ticket
 
 
+def _at_event(err: IllegalTransition) -> str:
+    """A replay refusal as `check` says it: naming the event (a command's refusal does not)."""
+    text = str(err)
+    return text if text.startswith("events.") else f"events.{err.event_index or 0}: {text}"
+
+
+def replayable(ticket: Ticket, path: Path) -> Ticket:
+    """The ticket, once its history is known to replay; `RecordError` naming the event if not."""
+    try:
+        replay(ticket.id, ticket.kind, ticket.events)
+    except IllegalTransition as err:
+        raise RecordError(path, None, _at_event(err)) from None
+    return ticket
+
+
 # ----- reading many -----------------------------------------------------------------------
 
 def readable_tickets(store: Store) -> tuple[list[Ticket], list[RecordError]]:
@@ -373,14 +391,9 @@ def readable_tickets(store: Store) -> tuple[list[Ticket], list[RecordError]]:
             try:
                 ticket = store.load(kind, path)
                 assert isinstance(ticket, Ticket)
-                replay(ticket.id, ticket.kind, ticket.events)
+                good.append(replayable(ticket, path))
             except RecordError as err:
                 bad.append(err)
-                continue
-            except IllegalTransition as err:
-                bad.append(RecordError(path, None, str(err)))
-                continue
-            good.append(ticket)
     return good, bad
 
 
@@ -392,7 +405,7 @@ def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Find
     try:
         state = replay(record.id, record.kind, record.events)
     except IllegalTransition as err:
-        yield Finding(("events", err.event_index or 0), str(err))
+        yield Finding(("events", err.event_index or 0) if record.events else ("id",), _at_event(err))
         return
     for name in ("status", "assignee", "department", "verdict"):
         stored, replayed = getattr(record, name), getattr(state, name)

@@ -60,6 +60,7 @@ def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
             if waited >= timeout:
                 raise LockTimeout(msg("lock.timeout", seconds=f"{timeout:g}")) from None
             if not noticed and waited >= NOTICE_AFTER:
+                # A notice, not an error: errors alone start with "csctl: ".
                 print(msg("lock.waiting", what=what), file=sys.stderr, flush=True)
                 noticed = True
             time.sleep(_POLL)
