@@ -1,0 +1,222 @@
+"""The customer archive (客户档案, seed 002 资料收集, seed 004 客户信息管理).
+
+Agents look a customer up before answering; details are kept true and
+complete and updated when they change. Contacts are personal data: every
+edit of a contact and every reveal of one is an event on the record (who,
+when, which field — seed 000 用户数据修改制度, seed 004 操作审计).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from csctl.domain.auth import require
+from csctl.domain.privacy import PERSONAL
+from csctl.errors import InvalidInput
+from csctl.i18n import msg
+from csctl.models.base import Event, describe_item
+from csctl.models.config import AgentEntry
+from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET
+from csctl.models.records import Customer, Remittance, Ticket
+from csctl.storage.store import Store
+
+# The fields a person fills in, in the order they are asked and shown.
+FIELDS = ("name", "phone", "region", "street", "organisation", "address", "qq", "wechat", "email", "needs", "tags")
+CONTACTS = tuple(f for f in FIELDS if f in PERSONAL)
+
+
+def _event(actor: AgentEntry, action: str, at: Any, **extra: Any) -> Event:
+    return Event(at=at, by=actor.id, action=action, **extra)
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    try:
+        Customer.model_validate({"id": "C-000101-00000", "created": "2026-01-01T00:00:00+08:00", **values})
+    except ValidationError as err:
+        raise InvalidInput(describe_item(err.errors(include_url=False)[0])) from None
+    return values
+
+
+def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any]) -> Customer:
+    require(actor, "customer.add")
+    fields = _validated({k: v for k, v in values.items() if v not in (None, "", [])})
+
+    def build(customer_id: str) -> Customer:
+        return Customer.model_validate({"id": customer_id, "created": at, **fields,
+                                        "events": [_event(actor, "created", at).model_dump(exclude_none=True)]})
+
+    return store.create(CUSTOMER, at, build)
+
+
+def edit(store: Store, actor: AgentEntry, at: Any, customer_id: str, changes: dict[str, Any]) -> Customer:
+    """Change the given fields (`None` clears one); the event names the fields, never their values."""
+    require(actor, "customer.edit")
+
+    def change(customer: Customer) -> Customer:
+        current = customer.model_dump()
+        changed = sorted(k for k, v in changes.items() if current.get(k) != v)
+        if not changed:
+            raise InvalidInput(msg("customer.nothing_changed", id=customer.id))
+        return customer.with_event(_event(actor, "edited", at, fields=changed), **changes)
+
+    updated: Customer = store.update(CUSTOMER, customer_id, change)
+    return updated
+
+
+def record_reveal(store: Store, actor: AgentEntry, at: Any, customer: Customer) -> Customer:
+    """Write down that `actor` saw this customer's contacts whole (the caller shows them)."""
+    require(actor, "customer.reveal")
+    fields = [f for f in CONTACTS if getattr(customer, f)]
+    if not fields:
+        return customer
+    updated: Customer = store.update(
+        CUSTOMER, customer.id, lambda c: c.with_event(_event(actor, "revealed", at, fields=fields))
+    )
+    return updated
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@dataclass(frozen=True)
+class Search:
+    """`customer list` filters: each given part must match (phone by its digits, so `5678` finds 138****5678)."""
+
+    name: str | None = None
+    phone: str | None = None
+    region: str | None = None
+    text: str | None = None
+
+    def admits(self, customer: Customer) -> bool:
+        if self.name and self.name not in customer.name:
+            return False
+        if self.phone and (not customer.phone or _digits(self.phone) not in _digits(customer.phone)):
+            return False
+        if self.region and self.region not in f"{customer.region or ''} {customer.street or ''}":
+            return False
+        if self.text:
+            haystack = " ".join(str(getattr(customer, f) or "") for f in FIELDS if f not in PERSONAL)
+            return self.text in haystack + " " + " ".join(customer.tags)
+        return True
+
+
+def find(store: Store, search: Search) -> list[Customer]:
+    out = []
+    with store.ledger.lock(exclusive=False, what="customers"):
+        for kind, path in store.iter_paths([CUSTOMER]):
+            customer = store.load(kind, path)
+            assert isinstance(customer, Customer)
+            if search.admits(customer):
+                out.append(customer)
+    return out
+
+
+def history(store: Store, customer_id: str) -> tuple[list[Ticket], list[Remittance]]:
+    """The tickets and remittances that name this customer (资料收集: the customer's history)."""
+    tickets: list[Ticket] = []
+    remittances: list[Remittance] = []
+    with store.ledger.lock(exclusive=False, what="customer history"):
+        for kind, path in store.iter_paths([TICKET, REMITTANCE]):
+            record = store.load(kind, path)
+            if getattr(record, "customer", None) == customer_id:
+                if isinstance(record, Ticket):
+                    tickets.append(record)
+                elif isinstance(record, Remittance):
+                    remittances.append(record)
+    return tickets, remittances
+
+
+# ----- bulk import ------------------------------------------------------------------------
+
+# Column headers a team's spreadsheet may use, in English or Chinese.
+HEADERS: dict[str, str] = {
+    **{f: f for f in FIELDS},
+    "姓名": "name", "名称": "name", "客户": "name", "电话": "phone", "手机": "phone", "联系电话": "phone",
+    "地区": "region", "区域": "region", "街道": "street", "单位": "organisation", "公司": "organisation",
+    "地址": "address", "qq": "qq", "QQ": "qq", "微信": "wechat", "邮箱": "email", "e-mail": "email",
+    "需求": "needs", "标签": "tags",
+}
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    line: int
+    values: dict[str, Any]
+    existing: str | None  # the customer already on file, when this row is one
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    line: int
+    message: str
+
+
+def _identity(fields: dict[str, Any]) -> tuple[str, ...]:
+    """Who a customer is, for telling a repeat: the phone's digits, else name, organisation and region."""
+    if fields.get("phone"):
+        return ("phone", _digits(fields["phone"]))
+    return ("name", fields.get("name") or "", fields.get("organisation") or "", fields.get("region") or "")
+
+
+def read_import(text: str, on_file: list[Customer]) -> tuple[list[ImportRow], list[ImportProblem]]:
+    """Every row of a CSV checked; a row that is a customer already on file (same phone, or same
+    name, organisation and region) is matched to it rather than added again."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return [], [ImportProblem(1, msg("import.empty"))]
+    columns = [HEADERS.get(h.strip(), HEADERS.get(h.strip().lower())) for h in header]
+    problems = [ImportProblem(1, msg("import.unknown_column", column=h)) for h, c in zip(header, columns, strict=True)
+                if c is None and h.strip()]
+    if "name" not in columns:
+        problems.append(ImportProblem(1, msg("import.no_name")))
+    if problems:
+        return [], problems
+    known = {_identity(c.model_dump()): c.id for c in on_file}
+    seen: dict[tuple[str, ...], int] = {}
+    rows: list[ImportRow] = []
+    for line, fields in _rows(reader, columns):
+        try:
+            _validated(fields)
+        except InvalidInput as err:
+            problems.append(ImportProblem(line, str(err)))
+            continue
+        identity = _identity(fields)
+        if identity in seen:
+            problems.append(ImportProblem(line, msg("import.repeated", line=seen[identity])))
+            continue
+        seen[identity] = line
+        rows.append(ImportRow(line, fields, known.get(identity)))
+    return rows, problems
+
+
+def _rows(reader: Iterator[list[str]], columns: list[str | None]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        fields: dict[str, Any] = {}
+        for column, cell in zip(columns, cells, strict=False):
+            value = cell.strip()
+            if column and value:
+                fields[column] = [t for t in re.split(r"[;；、,，]\s*", value) if t] if column == "tags" else value
+        yield line, fields
+
+
+def import_rows(store: Store, actor: AgentEntry, at: Any, rows: list[ImportRow]) -> list[Customer]:
+    """File the rows that are not yet on file, under one lock so a half import cannot happen by a race."""
+    require(actor, "customer.add")
+    created = []
+    with store.ledger.lock(exclusive=True, what="customer import"):
+        for row in rows:
+            if row.existing is None:
+                created.append(add(store, actor, at, row.values))
+    return created
