@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from csctl.domain import clock
-from csctl.errors import NotFound, RecordError
+from csctl.errors import CsctlError, NotFound, RecordError
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.storage.ledger import Ledger, find_ledger
@@ -45,6 +45,15 @@ class App:
         from csctl.domain.auth import resolve_actor
 
         return resolve_actor(self.ledger.config, self.as_id, os.environ, self.ledger.root)
+
+    def reader(self) -> AgentEntry | None:
+        """The acting person if one is named or known; a reader need not be on the roster."""
+        if self.as_id or os.environ.get("CSCTL_AGENT"):
+            return self.actor
+        try:
+            return self.actor
+        except CsctlError:
+            return None
 
     def roster_id(self, agent_id: str) -> str:
         """An agent ID given as a filter, checked against the roster (a typo is exit 2, not an empty list)."""

@@ -17,8 +17,6 @@ LATER: dict[str, tuple[int, str]] = {
     "remark": (5, "Order remarks: add/list/parse/lint/kinds."),
     "refund": (5, "The refund register: register/list."),
     "balance": (5, "Balance deductions on a buyer's chain: show."),
-    "customer": (6, "The customer archive: add/show/list/edit (contacts masked)."),
-    "kb": (6, "The knowledge base: add/edit/submit/approve/retire/search/show/list."),
     "report": (7, "Summaries: daily/weekly/monthly/agents."),
     "git-setup": (9, "Register the merge driver and the pre-commit hook in this clone."),
     "merge-driver": (9, "Three-way merge of two edited copies of one record (run by git)."),
@@ -41,8 +39,6 @@ remit = _not_built("remit")
 remark = _not_built("remark")
 refund = _not_built("refund")
 balance = _not_built("balance")
-customer = _not_built("customer")
-kb = _not_built("kb")
 report = _not_built("report")
 git_setup = _not_built("git-setup")
 merge_driver = _not_built("merge-driver")

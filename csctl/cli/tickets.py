@@ -15,6 +15,7 @@ from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment, when_done
 from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
+from csctl.domain.privacy import masked
 from csctl.i18n import enum_label, label, msg
 from csctl.models.kinds import CUSTOMER, TICKET
 from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency, Verdict
@@ -301,9 +302,10 @@ def _tickets(app: App) -> list[Ticket]:
     return tickets
 
 
-def _show_data(app: App, record: Ticket) -> dict[str, Any]:
+def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:
     t = timing(record, app.ledger.config.tickets, clockwork(app.ledger.config), app.now())
     data = {k: v for k, v in record.model_dump(exclude={"events"}, exclude_none=True).items() if v != []}
+    data = data if reveal else masked(data)
     data["timing"] = {
         "response_due": t.response_due, "responded_at": t.responded_at, "response_met": t.response_met,
         "resolution_due": t.resolution_due, "first_resolution_due": t.first_resolution_due,
@@ -319,15 +321,20 @@ def _show_data(app: App, record: Ticket) -> dict[str, Any]:
 
 @ticket.command("show")
 @click.argument("ticket_id", metavar="ID")
+@click.option("--reveal", is_flag=True, help="Show the contact number whole; recorded in the ticket's history.")
 @format_option
 @pass_app
-def ticket_show(app: App, ticket_id: str, style: str) -> None:
-    """Every field, the deadlines, and the history."""
+def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
+    """Every field, the deadlines, and the history (the contact number masked unless revealed)."""
     record_id = app.store.resolve_id(TICKET, ticket_id)
     path = app.store.find(TICKET, record_id)
     record = app.store.load(TICKET, path)
     assert isinstance(record, Ticket)
-    data = _show_data(app, flow.replayable(record, path))
+    record = flow.replayable(record, path)
+    if reveal:
+        when = _moment(app, None)
+        record = app.store.update(TICKET, record.id, lambda t: flow.record_reveal(t, app.actor, when))
+    data = _show_data(app, record, reveal)
     if style == "json":
         click.echo(to_json(data), nl=False)
         return

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.privacy import PERSONAL
 from csctl.errors import IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
@@ -53,6 +54,7 @@ MOVES: dict[str, Move] = {
     "reopened": Move(frozenset({RESOLVED, CLOSED}), ("reason",)),
     "linked": Move(ANY, ("followup",)),
     "renamed": Move(ANY, ("old_id", "new_id")),
+    "revealed": Move(ANY, ("fields",)),  # someone saw the personal data whole
 }
 # Keys whose values come from a fixed list.
 CHOICES: dict[str, frozenset[Any]] = {
@@ -303,6 +305,12 @@ def close(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
 def reopen(ticket: Ticket, actor: AgentEntry, when: Moment, reason: str) -> Ticket:
     require(actor, "ticket.handle")
     return advance(ticket, _event(actor, "reopened", when.at, when.recorded, reason=_text(reason, "--reason")))
+
+
+def record_reveal(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
+    require(actor, "customer.reveal")
+    fields = [f for f in PERSONAL if getattr(ticket, f, None)]
+    return advance(ticket, _event(actor, "revealed", when.at, when.recorded, fields=fields)) if fields else ticket
 
 
 def link_followup(origin: Ticket, actor: AgentEntry, when: Moment, followup_id: str) -> Ticket:
