@@ -74,130 +74,7 @@ def make(kind, created, fields, events):
     return store.create(k, now, lambda i: k.model.model_validate({"id": i, "created": now, **fields, "events": events}))
 
 
-# customers
-c1 = make(
-    "customer",
-    "2026-10-08T10:12:00",
-    dict(
-        name="林晓燕",
-        phone="13857123456",
-        region="杭州",
-        street="西湖区文三路",
-        wechat="lin_xy88",
-        address="浙江省杭州市西湖区文三路478号华星时代广场A座1203",
-        tags=["老客户", "VIP"],
-        needs="偏好M码连衣裙,换季时通知上新",
-    ),
-    [ev("2026-10-08T10:12:00", "wang", "created")],
-)
-c2 = make(
-    "customer",
-    "2026-10-21T15:40:00",
-    dict(
-        name="周建国",
-        phone="13905718888",
-        region="宁波",
-        street="鄞州区",
-        organisation="宁波甬丰贸易有限公司",
-        email="zhou.jg@yongfeng-trade.cn",
-        tags=["企业采购"],
-        needs="每季度团购工装",
-    ),
-    [ev("2026-10-21T15:40:00", "mei", "created")],
-)
-c3 = make(
-    "customer",
-    "2026-11-02T09:05:00",
-    dict(
-        name="陈思琪",
-        phone="15088886666",
-        region="上海",
-        street="浦东新区",
-        qq="287654321",
-        address="上海市浦东新区张杨路1600号2栋501",
-    ),
-    [ev("2026-11-02T09:05:00", "lin", "created")],
-)
-c4 = make(
-    "customer",
-    "2026-11-16T20:30:00",
-    dict(
-        name="Alice Tan",
-        phone="+65 9123 4567",
-        region="新加坡",
-        email="alice.tan@example.sg",
-        tags=["海外"],
-        needs="海外买家,汇款付款,电话联系需注意时差",
-    ),
-    [ev("2026-11-16T20:30:00", "mei", "created")],
-)
-
-# knowledge base
-k1 = make(
-    "kb",
-    "2026-09-14T11:00:00",
-    dict(
-        question="买家说快递显示已签收但没收到怎么办?",
-        answer="先核对物流详情的签收人和签收时间,再联系快递网点确认投递位置;48小时内仍找不到的,登记后按丢件流程补发或退款。",
-        status="published",
-        author="wang",
-        steps=[
-            "在物流详情中查看签收人、签收时间",
-            "电话联系派送网点,请其核实投递位置(快递柜、门卫、代收点)",
-            "告知买家处理进度,约定48小时内回复",
-            "仍未找到:按丢件登记,补发或退款,并备注",
-        ],
-        cases=["2026-09 杭州买家包裹被门卫代收,网点核实后当天找回"],
-        tags=["物流", "签收"],
-    ),
-    [
-        ev("2026-09-14T11:00:00", "wang", "created"),
-        ev("2026-09-14T14:20:00", "wang", "submitted"),
-        ev("2026-09-15T09:10:00", "chen", "approved"),
-    ],
-)
-k2 = make(
-    "kb",
-    "2026-10-03T16:30:00",
-    dict(
-        question="银行汇款后多久发货?",
-        answer="收到买家汇款通知后,由客服负责人核实货款到账,核实后当天安排发货;未核实前不发货。",
-        status="published",
-        author="mei",
-        steps=["登记汇款通知(日期、方式、银行、金额)", "客服负责人核实到账", "核实后通知买家并安排发货"],
-        tags=["汇款", "发货"],
-    ),
-    [
-        ev("2026-10-03T16:30:00", "mei", "created"),
-        ev("2026-10-03T16:45:00", "mei", "submitted"),
-        ev("2026-10-04T10:00:00", "chen", "approved"),
-    ],
-)
-k3 = make(
-    "kb",
-    "2026-11-18T10:20:00",
-    dict(
-        question="尺码偏小可以换大一码吗?",
-        answer="未穿着、吊牌完好的,签收7天内可换码,来回运费按店铺规则承担。",
-        author="lin",
-        tags=["换货", "尺码"],
-    ),
-    [ev("2026-11-18T10:20:00", "lin", "created")],
-)
-k4 = make(
-    "kb",
-    "2025-06-10T09:00:00",
-    dict(question="618活动满300减50怎么用?", answer="活动已结束。", status="retired", author="wang", tags=["活动"]),
-    [
-        ev("2025-06-10T09:00:00", "wang", "created"),
-        ev("2025-06-10T09:30:00", "wang", "submitted"),
-        ev("2025-06-10T11:00:00", "chen", "approved"),
-        ev("2025-07-01T09:00:00", "chen", "retired", reason="618活动已结束"),
-    ],
-)
-
-
-# tickets, through the commands a team would type, the clock moved by CSCTL_NOW
+# Everything below goes through the commands a team would type, the clock moved by CSCTL_NOW.
 def run(at: str, who: str, *args: str) -> str:
     result = CliRunner().invoke(
         cli, list(args), env={**env, "CSCTL_AGENT": who, "CSCTL_NOW": at}, catch_exceptions=False
@@ -206,6 +83,52 @@ def run(at: str, who: str, *args: str) -> str:
     return result.stdout.strip()
 
 
+
+# customers
+c1 = run("2026-10-08T10:12:00", "wang", "customer", "add", "--name", "林晓燕", "--phone", "13857123456",
+         "--region", "杭州", "--street", "西湖区文三路", "--wechat", "lin_xy88",
+         "--address", "浙江省杭州市西湖区文三路478号华星时代广场A座1203", "--tag", "老客户", "--tag", "VIP",
+         "--needs", "偏好M码连衣裙,换季时通知上新")
+c2 = run("2026-10-21T15:40:00", "mei", "customer", "add", "--name", "周建国", "--phone", "13905718888",
+         "--region", "宁波", "--street", "鄞州区", "--organisation", "宁波甬丰贸易有限公司",
+         "--email", "zhou.jg@yongfeng-trade.cn", "--tag", "企业采购", "--needs", "每季度团购工装")
+c3 = run("2026-11-02T09:05:00", "lin", "customer", "add", "--name", "陈思琪", "--phone", "15088886666",
+         "--region", "上海", "--street", "浦东新区", "--qq", "287654321",
+         "--address", "上海市浦东新区张杨路1600号2栋501")
+c4 = run("2026-11-16T20:30:00", "mei", "customer", "add", "--name", "Alice Tan", "--phone", "+65 9123 4567",
+         "--region", "新加坡", "--email", "alice.tan@example.sg", "--tag", "海外",
+         "--needs", "海外买家,汇款付款,电话联系需注意时差")
+run("2026-11-22T09:00:00", "mei", "customer", "edit", c4, "--address", "Blk 123 Clementi Ave 3 #05-67 Singapore 120123")
+
+# knowledge base: published, in review, draft and retired entries
+k4 = run("2025-06-10T09:00:00", "wang", "kb", "add", "--question", "618活动满300减50怎么用?", "--answer",
+         "下单时自动满减,每满300元减50元,可与店铺优惠券同用。", "--tag", "活动")
+run("2025-06-10T09:30:00", "wang", "kb", "submit", k4)
+run("2025-06-10T11:00:00", "chen", "kb", "approve", k4)
+run("2025-07-01T09:00:00", "chen", "kb", "retire", k4, "--reason", "618活动已结束")
+k1 = run("2026-09-14T11:00:00", "wang", "kb", "add", "--question", "买家说快递显示已签收但没收到怎么办?",
+         "--answer",
+         "先核对物流详情的签收人和签收时间,再联系快递网点确认投递位置;48小时内仍找不到的,登记后按丢件流程补发或退款。",
+         "--step", "在物流详情中查看签收人、签收时间",
+         "--step", "电话联系派送网点,请其核实投递位置(快递柜、门卫、代收点)",
+         "--step", "告知买家处理进度,约定48小时内回复", "--step", "仍未找到:按丢件登记,补发或退款,并备注",
+         "--case", "2026-09 杭州买家包裹被门卫代收,网点核实后当天找回", "--tag", "物流", "--tag", "签收")
+run("2026-09-14T14:20:00", "wang", "kb", "submit", k1)
+run("2026-09-15T09:10:00", "chen", "kb", "approve", k1)
+k2 = run("2026-10-03T16:30:00", "mei", "kb", "add", "--question", "银行汇款后多久发货?", "--answer",
+         "收到买家汇款通知后,由客服负责人核实货款到账,核实后当天安排发货;未核实前不发货。",
+         "--step", "登记汇款通知(日期、方式、银行、金额)", "--step", "客服负责人核实到账",
+         "--step", "核实后通知买家并安排发货", "--tag", "汇款", "--tag", "发货")
+run("2026-10-03T16:45:00", "mei", "kb", "submit", k2)
+run("2026-10-04T10:00:00", "chen", "kb", "approve", k2)
+k3 = run("2026-11-18T10:20:00", "lin", "kb", "add", "--question", "尺码偏小可以换大一码吗?", "--answer",
+         "未穿着、吊牌完好的,签收7天内可换码,来回运费按店铺规则承担。", "--tag", "换货", "--tag", "尺码")
+k5 = run("2026-11-21T16:00:00", "zhao", "kb", "add", "--question", "打单软件提示“打印机脱机”怎么办?", "--answer",
+         "检查打印机电源与数据线,重装驱动并设为默认打印机。", "--step", "确认打印机通电、联网",
+         "--step", "重装打印机驱动", "--step", "在打单软件中重新选择默认打印机", "--tag", "打单", "--tag", "技术")
+run("2026-11-21T16:10:00", "zhao", "kb", "submit", k5)
+
+# tickets, through the commands a team would type, the clock moved by CSCTL_NOW
 # A complaint from call to callback (the README's walk-through).
 t1 = run(
     "2026-11-20T09:12:00",
@@ -221,7 +144,7 @@ t1 = run(
     "--urgency",
     "high",
     "--customer",
-    c1.id,
+    c1,
     "--region",
     "杭州",
     "--description",
@@ -255,7 +178,7 @@ run(
     "--solution",
     "包裹已在门卫处找到,网点今日17点前送货上门,并致歉。",
     "--kb",
-    k1.id,
+    k1,
 )
 run("2026-11-20T17:45:00", "wang", "ticket", "close", t1)
 run(
@@ -283,7 +206,7 @@ t2 = run(
     "--subject",
     "连衣裙M码和L码尺寸对比",
     "--customer",
-    c3.id,
+    c3,
     "--region",
     "上海",
     "--description",
@@ -305,7 +228,7 @@ t3 = run(
     "--subject",
     "收到的外套袖口开线",
     "--customer",
-    c3.id,
+    c3,
     "--region",
     "上海",
     "--description",
@@ -331,7 +254,7 @@ t4 = run(
     "--subject",
     "企业团购工装开具增值税专用发票",
     "--customer",
-    c2.id,
+    c2,
     "--region",
     "宁波",
     "--description",
@@ -394,7 +317,7 @@ t7 = run(
     "--subject",
     "海外买家询问银行汇款方式",
     "--customer",
-    c4.id,
+    c4,
     "--region",
     "新加坡",
     "--description",
@@ -415,7 +338,7 @@ t8 = run(
     "--subject",
     "客服回复太慢",
     "--customer",
-    c2.id,
+    c2,
     "--region",
     "宁波",
     "--description",
@@ -445,7 +368,7 @@ t9 = run(
     "--subject",
     "退款迟迟未到账",
     "--customer",
-    c1.id,
+    c1,
     "--region",
     "杭州",
     "--take",
@@ -483,7 +406,7 @@ t10 = run(
     "--subject",
     "回访中买家希望退款时短信通知",
     "--customer",
-    c1.id,
+    c1,
     "--follows",
     t9,
 )
@@ -494,7 +417,7 @@ make(
     "2026-11-20T11:30:00",
     dict(
         buyer="tb_林晓燕",
-        customer=c1.id,
+        customer=c1,
         agent="wang",
         address="浙江省杭州市西湖区文三路478号华星时代广场A座1203 林晓燕 13857123456",
         amount="576.00",
@@ -517,7 +440,7 @@ make(
     "2026-11-21T16:05:00",
     dict(
         buyer="alice_tan",
-        customer=c4.id,
+        customer=c4,
         agent="mei",
         address="Blk 123 Clementi Ave 3 #05-67 Singapore 120123 Alice Tan +65 9123 4567",
         amount="1288.00",
@@ -535,7 +458,7 @@ make(
     "2026-11-23T09:40:00",
     dict(
         buyer="tb_周建国",
-        customer=c2.id,
+        customer=c2,
         agent="mei",
         address="浙江省宁波市鄞州区天童南路588号 周建国 13905718888",
         amount="8800.00",
@@ -549,7 +472,7 @@ make(
     "2026-11-18T10:00:00",
     dict(
         buyer="tb_陈思琪",
-        customer=c3.id,
+        customer=c3,
         agent="lin",
         address="上海市浦东新区张杨路1600号2栋501 陈思琪 15088886666",
         amount="199.00",
