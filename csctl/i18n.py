@@ -352,6 +352,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "check.kb_status": (
         "status 为 {stored},但按历史应为 {replayed}", "status is {stored}, but the history says {replayed}",
     ),
+    "customer.first_event": ("历史必须以 created 开始", "history must start with created"),
+    "customer.unknown_action": ("events.{index}: 未知的操作 {action}", "events.{index}: unknown action {action}"),
     "customer.nothing_changed": ("{id} 没有变化", "{id}: nothing to change"),
     "import.empty": ("文件是空的", "the file is empty"),
     "import.unknown_column": ("未知的列 {column!r}", "unknown column {column!r}"),

@@ -18,12 +18,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from csctl.domain.auth import require
+from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.privacy import PERSONAL
 from csctl.errors import InvalidInput
 from csctl.i18n import msg
-from csctl.models.base import Event, describe_item
+from csctl.models.base import Event, Record, describe_item
 from csctl.models.config import AgentEntry
-from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET
+from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET, Kind
 from csctl.models.records import Customer, Remittance, Ticket
 from csctl.storage.store import Store
 
@@ -220,3 +221,27 @@ def import_rows(store: Store, actor: AgentEntry, at: Any, rows: list[ImportRow])
             if row.existing is None:
                 created.append(add(store, actor, at, row.values))
     return created
+
+
+# ----- check ------------------------------------------------------------------------------
+
+# What may happen to a customer record after it is created, and what each event must carry.
+ACTIONS: dict[str, tuple[str, ...]] = {"edited": ("fields",), "revealed": ("fields",), "renamed": ("old_id", "new_id")}
+
+
+def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """The history starts with `created`; edits and reveals name the fields they touched."""
+    if not record.events or record.events[0].action != "created":
+        yield Finding(("events", 0) if record.events else ("id",), msg("customer.first_event"))
+        return
+    for index, event in enumerate(record.events[1:], start=1):
+        carries = ACTIONS.get(event.action)
+        if carries is None:
+            yield Finding(("events", index, "action"), msg("customer.unknown_action", index=index, action=event.action))
+            continue
+        for key in carries:
+            if key not in event.extras:
+                yield Finding(("events", index), msg("ticket.event_lacks", index=index, name=key, action=event.action))
+
+
+CUSTOMER_RULES: tuple[Rule, ...] = (rule_history,)

@@ -16,6 +16,7 @@ from pathlib import Path
 from csctl.domain.auth import require
 from csctl.domain.calendar import WorkCalendar
 from csctl.domain.checks import CheckContext, Finding, LedgerRule, Rule
+from csctl.domain.customers import CUSTOMER_RULES
 from csctl.domain.kb import KB_RULES
 from csctl.domain.phrases import Phrases
 from csctl.domain.tickets import TICKET_RULES, FollowUpLinks
@@ -73,7 +74,8 @@ def _stamp(value: dt.datetime) -> str:
 
 COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
 # Each workflow's own rules, under its kind's name.
-RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES, "kb": KB_RULES}
+RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES, "kb": KB_RULES,
+                                             "customer": CUSTOMER_RULES}
 # Rules across the records of a kind, made fresh for each check.
 LEDGER_RULES: dict[str, tuple[Callable[[], LedgerRule], ...]] = {"ticket": (FollowUpLinks,)}
 
