@@ -343,6 +343,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kb.not_author": (
         "{id} 由 {who} 编写,只有作者或审核人可以操作", "{id} is {who}'s: only its author or a reviewer may",
     ),
+    "kb.not_citable": (
+        "知识条目 {id} 状态为「{status}」,只能引用已发布的条目",
+        "{id} is {status}: only published entries can be cited",
+    ),
     "kb.nothing_changed": ("{id} 没有变化", "{id}: nothing to change"),
     "kb.empty_search": ("请给出要搜索的文字", "give the text to search for"),
     "kb.action.submitted": ("提交审核", "submit"),
@@ -356,7 +360,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "customer.unknown_action": ("events.{index}: 未知的操作 {action}", "events.{index}: unknown action {action}"),
     "customer.nothing_changed": ("{id} 没有变化", "{id}: nothing to change"),
     "import.empty": ("文件是空的", "the file is empty"),
-    "import.unknown_column": ("未知的列 {column!r}", "unknown column {column!r}"),
+    "import.unknown_column": ("未知的列", "unknown column"),
     "import.no_name": ("缺少姓名列(name / 姓名)", "no name column (name / 姓名)"),
     "import.repeated": ("与第 {line} 行是同一位客户", "the same customer as line {line}"),
     "import.summary": (

@@ -189,9 +189,9 @@ def ticket_resolve(app: App, ticket_id: str, solution: str, kb_ids: tuple[str, .
     from csctl.models.kinds import KB
 
     warnings = _screen(app, "ticket.handle", "--solution", solution, strict)
-    entries = [app.store.resolve_id(KB, k) for k in kb_ids]
-    for entry in entries:
-        app.store.find(KB, entry)
+    from csctl.domain.kb import citable
+
+    entries = citable(app.store, [app.store.resolve_id(KB, k) for k in kb_ids])
     _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, entries))
     _warn(warnings)
 

@@ -95,11 +95,14 @@ class Search:
     phone: str | None = None
     region: str | None = None
     text: str | None = None
+    # Someone who may not reveal contacts matches only the digits a mask shows, or
+    # searching digit by digit would uncover the hidden middle of a number.
+    all_digits: bool = False
 
     def admits(self, customer: Customer) -> bool:
         if self.name and self.name not in customer.name:
             return False
-        if self.phone and (not customer.phone or _digits(self.phone) not in _digits(customer.phone)):
+        if self.phone and not self._phone_matches(customer.phone):
             return False
         if self.region and self.region not in f"{customer.region or ''} {customer.street or ''}":
             return False
@@ -107,6 +110,15 @@ class Search:
             haystack = " ".join(str(getattr(customer, f) or "") for f in FIELDS if f not in PERSONAL)
             return self.text in haystack + " " + " ".join(customer.tags)
         return True
+
+
+    def _phone_matches(self, phone: str | None) -> bool:
+        wanted, digits = _digits(self.phone or ""), _digits(phone or "")
+        if not digits or not wanted:
+            return False
+        if self.all_digits:
+            return wanted in digits
+        return wanted in digits[:3] or wanted in digits[-4:]
 
 
 def find(store: Store, search: Search) -> list[Customer]:
@@ -176,12 +188,11 @@ def read_import(text: str, on_file: list[Customer]) -> tuple[list[ImportRow], li
     except StopIteration:
         return [], [ImportProblem(1, msg("import.empty"))]
     columns = [HEADERS.get(h.strip(), HEADERS.get(h.strip().lower())) for h in header]
-    problems = [ImportProblem(1, msg("import.unknown_column", column=h)) for h, c in zip(header, columns, strict=True)
-                if c is None and h.strip()]
+    # An unknown column is reported, and the rows are still checked, so one pass shows every problem.
+    problems = [ImportProblem(1, f"{h.strip()}: {msg('import.unknown_column')}")
+                for h, c in zip(header, columns, strict=True) if c is None and h.strip()]
     if "name" not in columns:
-        problems.append(ImportProblem(1, msg("import.no_name")))
-    if problems:
-        return [], problems
+        return [], [*problems, ImportProblem(1, msg("import.no_name"))]
     known = {_identity(c.model_dump()): c.id for c in on_file}
     seen: dict[tuple[str, ...], int] = {}
     rows: list[ImportRow] = []

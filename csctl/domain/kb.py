@@ -125,34 +125,45 @@ def _move(entry: KbEntry, actor: AgentEntry, at: Any, action: str, **extra: Any)
 @dataclass
 class Hit:
     entry: KbEntry
+    in_question: int  # how many of the search words the question holds
     score: int
 
 
-def _score(entry: KbEntry, terms: list[str]) -> int:
-    """Every term must occur somewhere; a hit in the question counts most, then tags, then the rest.
+def _hit(entry: KbEntry, terms: list[str]) -> Hit | None:
+    """Every term must occur somewhere. Entries whose question holds more of the terms come first;
+    then a hit in the question counts most, then tags, then answer, steps and cases.
 
     Substrings, so Chinese needs no word splitting: 退款 finds 退款迟迟未到账.
     """
     question, tags = entry.question.lower(), " ".join(entry.tags).lower()
     body = " ".join([entry.answer, *entry.steps, *entry.cases]).lower()
-    score = 0
+    score = in_question = 0
     for term in terms:
         found = 5 * question.count(term) + 3 * tags.count(term) + body.count(term)
         if not found:
-            return 0
+            return None
+        in_question += term in question
         score += found
-    return score
+    return Hit(entry, in_question, score)
 
 
 def search(store: Store, actor: AgentEntry | None, text: str) -> list[Hit]:
     terms = [t.lower() for t in text.split() if t]
     if not terms:
         raise InvalidInput(msg("kb.empty_search"))
-    hits = []
-    for entry in entries(store):
-        if entry.status is not RETIRED and visible_to(entry, actor) and (score := _score(entry, terms)):
-            hits.append(Hit(entry, score))
-    return sorted(hits, key=lambda h: (-h.score, h.entry.status is not PUBLISHED, h.entry.id))
+    hits = [hit for entry in entries(store)
+            if entry.status is not RETIRED and visible_to(entry, actor) and (hit := _hit(entry, terms))]
+    return sorted(hits, key=lambda h: (-h.in_question, -h.score, h.entry.status is not PUBLISHED, h.entry.id))
+
+
+def citable(store: Store, entry_ids: list[str]) -> list[str]:
+    """Entries a resolution may cite: published ones (what the customer was told must be reviewed)."""
+    for entry_id in entry_ids:
+        entry = store.read(KB, entry_id)
+        assert isinstance(entry, KbEntry)
+        if entry.status is not PUBLISHED:
+            raise InvalidInput(msg("kb.not_citable", id=entry_id, status=enum_label(entry.status)))
+    return entry_ids
 
 
 def entries(store: Store) -> list[KbEntry]:
