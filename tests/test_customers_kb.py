@@ -40,7 +40,7 @@ FULL = {
     "organisation": "杭州云帆贸易有限公司", "address": "浙江省杭州市西湖区文三路100号3幢", "qq": "987654321",
     "wechat": "linxm_2020", "email": "linxm@example.cn", "needs": "会员卡续费", "tags": ["VIP", "老客户"],
 }
-CONTACTS = ("phone", "address", "qq", "wechat", "email")
+CONTACTS = ("phone", "street", "address", "qq", "wechat", "email")
 
 
 def mask_of(phone: str) -> str:
@@ -495,7 +495,7 @@ def test_an_entry_is_drafted_reviewed_published_edited_and_retired(desk: Desk) -
     desk.refused("kb", "approve", entry_id, who="lead", says="published")
 
     # Once published only a reviewer edits it.
-    desk.refused("kb", "edit", entry_id, "--answer", "联系财务", who="wang")
+    desk.refused("kb", "edit", entry_id, "--answer", "联系财务", who="wang", code=3)  # a role refusal
     assert desk.ok("kb", "edit", entry_id, "--answer", "请先核实银行流水,再联系财务", who="lead") == f"{entry_id}\n"
     data = desk.kb_file(entry_id)
     assert (data["status"], data["answer"]) == ("published", "请先核实银行流水,再联系财务")
@@ -642,12 +642,17 @@ def test_only_published_entries_can_be_cited(invoke: Invoke, ledger: Path) -> No
     assert snapshot(ledger) == before
 
 
-def test_without_reveal_only_the_shown_digits_of_a_phone_are_searchable(invoke: Invoke) -> None:
-    invoke("customer", "add", "--name", "林晓燕", "--phone", "13857125678")
-    def found(digits: str, who: str) -> bool:
-        result = invoke("customer", "list", "--phone", digits, "--format", "json", env={"CSCTL_AGENT": who})
+def test_without_reveal_only_the_shown_digits_of_a_phone_are_searchable(invoke: Invoke, ledger: Path) -> None:
+    customer = invoke("customer", "add", "--name", "林晓燕", "--phone", "13857125678").stdout.strip()
+
+    def found(digits: str, who: str, *reveal: str) -> bool:
+        result = invoke("customer", "list", "--phone", digits, "--format", "json", *reveal, env={"CSCTL_AGENT": who})
         return bool(json.loads(result.stdout))
+
     assert found("5678", "sales")
     assert found("138", "sales")
-    assert not found("5712", "sales")  # hidden middle digits
-    assert found("5712", "wang")  # an agent may reveal, so may search them
+    assert not found("5712", "sales")  # the hidden middle digits
+    assert not found("5712", "wang")  # not even for an agent, unless revealing, which is recorded
+    assert found("5712", "wang", "--reveal")
+    events = tomllib.loads((ledger / "records" / "customers" / f"{customer}.toml").read_text())["events"]
+    assert events[-1] | {"at": None} == {"at": None, "by": "wang", "action": "revealed", "fields": ["phone"]}

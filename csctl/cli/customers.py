@@ -10,7 +10,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
 from csctl.cli.render import Column, rows_text, to_json
 from csctl.domain import customers as archive
-from csctl.domain.auth import may, require
+from csctl.domain.auth import require
 from csctl.domain.privacy import masked
 from csctl.errors import CsctlError
 from csctl.i18n import label, msg
@@ -91,11 +91,10 @@ def customer_list(app: App, name: str | None, phone: str | None, region: str | N
                   reveal: bool, style: str) -> None:
     """Find customers by name, phone, region or any text."""
     _reveal_allowed(app, reveal)
-    reader = app.reader()
-    all_digits = reader is not None and may(reader.role, "customer.reveal")
-    found = archive.find(app.store, archive.Search(name, phone, region, text, all_digits))
+    # Hidden digits are searchable only when revealing, which is recorded on every customer found.
+    found = archive.find(app.store, archive.Search(name, phone, region, text, all_digits=reveal))
     if reveal:
-        found = [archive.record_reveal(app.store, app.actor, app.now(), c) for c in found]
+        found = [archive.record_reveal(app.store, app.actor, app.now(), c, shown=("phone",)) for c in found]
     click.echo(rows_text([_shown(app, c, reveal) for c in found], LIST_COLUMNS, style), nl=False)
 
 

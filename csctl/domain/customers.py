@@ -20,11 +20,12 @@ from pydantic import ValidationError
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.privacy import PERSONAL
+from csctl.domain.tickets import readable_tickets
 from csctl.errors import InvalidInput
 from csctl.i18n import msg
 from csctl.models.base import Event, Record, describe_item
 from csctl.models.config import AgentEntry
-from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET, Kind
+from csctl.models.kinds import CUSTOMER, REMITTANCE, Kind
 from csctl.models.records import Customer, Remittance, Ticket
 from csctl.storage.store import Store
 
@@ -37,11 +38,19 @@ def _event(actor: AgentEntry, action: str, at: Any, **extra: Any) -> Event:
     return Event(at=at, by=actor.id, action=action, **extra)
 
 
-def _validated(values: dict[str, Any]) -> dict[str, Any]:
+def _problems(values: dict[str, Any]) -> list[str]:
+    """Every field of a would-be customer that does not fit, as `field: message` lines."""
     try:
         Customer.model_validate({"id": "C-000101-00000", "created": "2026-01-01T00:00:00+08:00", **values})
     except ValidationError as err:
-        raise InvalidInput(describe_item(err.errors(include_url=False)[0])) from None
+        return [describe_item(item) for item in err.errors(include_url=False)]
+    return []
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    problems = _problems(values)
+    if problems:
+        raise InvalidInput(problems[0])
     return values
 
 
@@ -71,10 +80,11 @@ def edit(store: Store, actor: AgentEntry, at: Any, customer_id: str, changes: di
     return updated
 
 
-def record_reveal(store: Store, actor: AgentEntry, at: Any, customer: Customer) -> Customer:
-    """Write down that `actor` saw this customer's contacts whole (the caller shows them)."""
+def record_reveal(store: Store, actor: AgentEntry, at: Any, customer: Customer,
+                  shown: tuple[str, ...] = CONTACTS) -> Customer:
+    """Write down that `actor` saw these contacts whole (the caller shows them)."""
     require(actor, "customer.reveal")
-    fields = [f for f in CONTACTS if getattr(customer, f)]
+    fields = [f for f in shown if getattr(customer, f)]
     if not fields:
         return customer
     updated: Customer = store.update(
@@ -134,16 +144,13 @@ def find(store: Store, search: Search) -> list[Customer]:
 
 def history(store: Store, customer_id: str) -> tuple[list[Ticket], list[Remittance]]:
     """The tickets and remittances that name this customer (资料收集: the customer's history)."""
-    tickets: list[Ticket] = []
+    tickets = [t for t in readable_tickets(store)[0] if t.customer == customer_id]
     remittances: list[Remittance] = []
     with store.ledger.lock(exclusive=False, what="customer history"):
-        for kind, path in store.iter_paths([TICKET, REMITTANCE]):
+        for kind, path in store.iter_paths([REMITTANCE]):
             record = store.load(kind, path)
-            if getattr(record, "customer", None) == customer_id:
-                if isinstance(record, Ticket):
-                    tickets.append(record)
-                elif isinstance(record, Remittance):
-                    remittances.append(record)
+            if isinstance(record, Remittance) and record.customer == customer_id:
+                remittances.append(record)
     return tickets, remittances
 
 
@@ -197,10 +204,9 @@ def read_import(text: str, on_file: list[Customer]) -> tuple[list[ImportRow], li
     seen: dict[tuple[str, ...], int] = {}
     rows: list[ImportRow] = []
     for line, fields in _rows(reader, columns):
-        try:
-            _validated(fields)
-        except InvalidInput as err:
-            problems.append(ImportProblem(line, str(err)))
+        row_problems = _problems(fields)
+        if row_problems:
+            problems.extend(ImportProblem(line, problem) for problem in row_problems)
             continue
         identity = _identity(fields)
         if identity in seen:
@@ -224,12 +230,14 @@ def _rows(reader: Iterator[list[str]], columns: list[str | None]) -> Iterator[tu
 
 
 def import_rows(store: Store, actor: AgentEntry, at: Any, rows: list[ImportRow]) -> list[Customer]:
-    """File the rows that are not yet on file, under one lock so a half import cannot happen by a race."""
+    """File the rows not yet on file; who is on file is read again under the lock, so two
+    imports of one file at once still add each customer once."""
     require(actor, "customer.add")
     created = []
     with store.ledger.lock(exclusive=True, what="customer import"):
+        known = {_identity(c.model_dump()) for c in find(store, Search())}
         for row in rows:
-            if row.existing is None:
+            if _identity(row.values) not in known:
                 created.append(add(store, actor, at, row.values))
     return created
 

@@ -10,25 +10,27 @@ from __future__ import annotations
 import re
 
 # Fields holding personal contact data, on any record kind.
-PERSONAL = ("phone", "address", "qq", "wechat", "email", "account")
+PERSONAL = ("phone", "street", "address", "qq", "wechat", "email", "account")
+# However short a value, this many of its characters stay hidden.
+HIDDEN_AT_LEAST = 4
 
 
 def mask(field: str, value: str) -> str:
-    """`13857123456` → `138****3456`; `zhou.jg@example.cn` → `z***@example.cn`;
-    an address keeps its first 6 characters (province and city), an account its ends."""
+    """`13857123456` → `138****3456`; `zhou.jg@example.cn` → `z***@example.cn`; an address keeps
+    its first 6 characters (province and city); anything else keeps at most its ends, never
+    showing more than all but 4 of its characters."""
     if not value:
         return value
     if field == "email" and "@" in value:
         user, domain = value.split("@", 1)
         return f"{user[:1]}***@{domain}"
-    if field == "address":
+    if field == "address" and len(value) > 10:
         return value[:6] + "****"
-    digits = re.sub(r"\D", "", value)
-    if field == "phone" and len(digits) >= 7:
-        return f"{'+' if value.startswith('+') else ''}{digits[:3]}****{digits[-4:]}"
-    if len(value) <= 4:
-        return "*" * len(value)
-    return f"{value[:2]}***{value[-2:]}"
+    text = re.sub(r"\D", "", value) if field == "phone" and len(re.sub(r"\D", "", value)) >= 7 else value
+    shown = max(0, min(7, len(text) - HIDDEN_AT_LEAST))
+    front, back = shown // 2, shown - shown // 2
+    sign = "+" if field == "phone" and value.startswith("+") and text is not value else ""
+    return f"{sign}{text[:front]}{'*' * (len(text) - shown)}{text[len(text) - back:] if back else ''}"
 
 
 def masked(data: dict[str, object]) -> dict[str, object]:
