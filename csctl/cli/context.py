@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, update_wrapper
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -16,6 +17,8 @@ from csctl.errors import CsctlError, NotFound, RecordError
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.storage.ledger import Ledger, find_ledger
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from csctl.models.config import AgentEntry
@@ -29,6 +32,8 @@ class App:
         self.ledger_path = ledger_path
         self.as_id = as_id
         self.lang = lang
+        # The command being run ("csctl ticket new"), for autocommit messages.
+        self.command: str | None = None
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -70,4 +75,14 @@ class App:
         return clock.now(zone)
 
 
-pass_app = click.make_pass_decorator(App)
+def pass_app(function: Callable[..., R]) -> Callable[..., R]:
+    """Pass the App to a command, noting which command it is."""
+
+    @click.pass_context
+    def run(ctx: click.Context, /, *args: Any, **kwargs: Any) -> R:
+        app = ctx.find_object(App)
+        assert app is not None
+        app.command = ctx.command_path
+        return ctx.invoke(function, app, *args, **kwargs)
+
+    return update_wrapper(run, function)

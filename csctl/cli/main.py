@@ -133,6 +133,7 @@ def cli(ctx: click.Context, ledger_path: str | None, as_id: str | None, lang: st
     app = App(ledger_path, as_id, lang or "en")
     app.lang = lang or _ledger_language(app) or language_from_environment() or "zh"
     ctx.call_on_close(set_language(app.lang))
+    ctx.call_on_close(lambda: _autocommit(ctx, app))
     ctx.obj = app
 
 
@@ -142,6 +143,28 @@ def _ledger_language(app: Any) -> str | None:
     except CsctlError:
         return None  # no ledger here (yet), or a broken one: the command will say so
     return locale
+
+
+def _autocommit(ctx: click.Context, app: Any) -> None:
+    """With `[git] autocommit = true`, commit just the files this command wrote (SPEC §6)."""
+    ledger = app.__dict__.get("ledger")  # commands that found no ledger wrote nothing
+    if ledger is None or not ledger.written:
+        return
+    try:
+        if not ledger.config.git.autocommit:
+            return
+    except CsctlError:
+        return
+    from csctl.storage.git import commit_paths
+
+    actor = app.__dict__.get("actor")
+    who = f"{actor.name} ({actor.id})" if actor else "csctl"
+    records = ", ".join(sorted({p.stem if p.suffix == ".toml" and p != ledger.config_path else p.name
+                                for p in ledger.written}))
+    message = f"{app.command or 'csctl'}: {records}\n\nby {who}"
+    failure = commit_paths(ledger.root, ledger.written, message)
+    if failure:
+        click.echo(f"csctl: written but not committed: {failure}", err=True)
 
 
 def main() -> NoReturn:

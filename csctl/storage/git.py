@@ -27,3 +27,19 @@ def ensure_repository(folder: Path) -> None:
     inside = _git(folder, "rev-parse", "--is-inside-work-tree")
     if inside is not None and inside.returncode != 0:
         _git(folder, "init", "-q")
+
+
+def commit_paths(folder: Path, paths: list[Path], message: str) -> str | None:
+    """Commit exactly `paths` (new, changed or removed) with `message`; the reason when it could not."""
+    relative = sorted({str(p.relative_to(folder)) for p in paths})
+    added = _git(folder, "add", "-A", "--", *relative)
+    if added is None:
+        return "git is not installed"
+    if added.returncode != 0:
+        return (added.stderr.strip().splitlines() or ["git add failed"])[-1]
+    done = _git(folder, "commit", "-q", "--only", "-m", message, "--", *relative)
+    if done is None:
+        return "git failed to run"
+    if done.returncode != 0:
+        return ((done.stderr or done.stdout).strip().splitlines() or ["git commit failed"])[-1]
+    return None

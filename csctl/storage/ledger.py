@@ -36,6 +36,8 @@ class Ledger:
         # (depth, exclusive) of the lock this process holds: a change of two records
         # (a follow-up and its origin) takes it once, and the store's calls inside nest.
         self._held: tuple[int, bool] = (0, False)
+        # Files this command wrote or removed, for autocommit.
+        self.written: list[Path] = []
 
     @property
     def config_path(self) -> Path:
@@ -156,6 +158,7 @@ def edit_config(ledger: Ledger, change: Callable[[LedgerConfig, TOMLDocument], N
         except ValidationError as err:
             raise CsctlError(f"{CONFIG_NAME}: {schema_problems(text, err)[0][1]}") from None
         write_atomic(ledger.config_path, text.encode("utf-8"))
+        ledger.written.append(ledger.config_path)
     ledger.__dict__["config"] = config
     return config
 

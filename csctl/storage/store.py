@@ -57,8 +57,11 @@ def read_text(path: Path) -> str:
 class Store:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        # Paths this command wrote, for autocommit and for messages.
-        self.written: list[Path] = []
+
+    @property
+    def written(self) -> list[Path]:
+        """Paths this command wrote or removed (kept by the ledger, with csctl.toml's)."""
+        return self.ledger.written
 
     # ----- where things are -------------------------------------------------
     def folder(self, kind: Kind) -> Path:
