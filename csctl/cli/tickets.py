@@ -191,8 +191,9 @@ def ticket_resolve(app: App, ticket_id: str, solution: str, kb_ids: tuple[str, .
     warnings = _screen(app, "ticket.handle", "--solution", solution, strict)
     from csctl.domain.kb import citable
 
-    entries = citable(app.store, [app.store.resolve_id(KB, k) for k in kb_ids])
-    _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, entries))
+    entries = [app.store.resolve_id(KB, k) for k in kb_ids]
+    # Checked under the ticket's lock, so an entry retired meanwhile cannot be cited.
+    _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, citable(app.store, entries)))
     _warn(warnings)
 
 
