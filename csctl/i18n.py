@@ -358,6 +358,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "customer.first_event": ("历史必须以 created 开始", "history must start with created"),
     "customer.unknown_action": ("events.{index}: 未知的操作 {action}", "events.{index}: unknown action {action}"),
+    "customer.phone_on_file": (
+        "该电话已属于客户 {id}({name});确属另一位客户请加 --same-phone-ok",
+        "that phone is already {id}'s ({name}); add --same-phone-ok if this is someone else",
+    ),
     "customer.nothing_changed": ("{id} 没有变化", "{id}: nothing to change"),
     "import.empty": ("文件是空的", "the file is empty"),
     "import.unknown_column": ("未知的列", "unknown column"),

@@ -656,3 +656,17 @@ def test_without_reveal_only_the_shown_digits_of_a_phone_are_searchable(invoke: 
     assert found("5712", "wang", "--reveal")
     events = tomllib.loads((ledger / "records" / "customers" / f"{customer}.toml").read_text())["events"]
     assert events[-1] | {"at": None} == {"at": None, "by": "wang", "action": "revealed", "fields": ["phone"]}
+
+
+def test_a_phone_already_on_file_is_refused_naming_whose(invoke: Invoke, ledger: Path) -> None:
+    first = invoke("customer", "add", "--name", "林晓燕", "--phone", "13857125678").stdout.strip()
+    before = snapshot(ledger)
+    again = invoke("--lang", "en", "customer", "add", "--name", "林小姐", "--phone", "+86 138-5712-5678")
+    assert again.exit_code == 2
+    assert again.stderr == (
+        f"csctl: that phone is already {first}'s (林晓燕); add --same-phone-ok if this is someone else\n"
+    )
+    assert snapshot(ledger) == before
+    second = invoke("customer", "add", "--name", "林先生", "--phone", "13857125678", "--same-phone-ok")
+    assert second.exit_code == 0
+    assert second.stdout.strip() != first

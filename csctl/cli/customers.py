@@ -40,10 +40,12 @@ def customer() -> None:
 @click.option("--name", required=True)
 @_contact_options
 @click.option("--tag", "tags", multiple=True, help="Repeatable.")
+@click.option("--same-phone-ok", is_flag=True, help="Add even though another customer has this phone number.")
 @pass_app
-def customer_add(app: App, /, tags: tuple[str, ...], **values: Any) -> None:
-    """Add a customer; prints the ID alone."""
-    created = archive.add(app.store, app.actor, app.now(), {**values, "tags": list(tags)})
+def customer_add(app: App, /, tags: tuple[str, ...], same_phone_ok: bool, **values: Any) -> None:
+    """Add a customer; prints the ID alone. A phone number already on file is refused, naming whose."""
+    created = archive.add(app.store, app.actor, app.now(), {**values, "tags": list(tags)},
+                          same_phone_ok=same_phone_ok)
     click.echo(created.id)
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.domain.privacy import PERSONAL
+from csctl.domain.privacy import PERSONAL, revealed_fields
 from csctl.domain.tickets import readable_tickets
 from csctl.errors import InvalidInput
 from csctl.i18n import msg
@@ -54,7 +54,9 @@ def _validated(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any]) -> Customer:
+def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any], *, same_phone_ok: bool = False) -> Customer:
+    """File a new customer; a phone number already on file is refused (naming whose) unless
+    `same_phone_ok` — one customer, one record (客户资料真实完整)."""
     require(actor, "customer.add")
     fields = _validated({k: v for k, v in values.items() if v not in (None, "", [])})
 
@@ -62,7 +64,13 @@ def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any]) -> Cus
         return Customer.model_validate({"id": customer_id, "created": at, **fields,
                                         "events": [_event(actor, "created", at).model_dump(exclude_none=True)]})
 
-    return store.create(CUSTOMER, at, build)
+    with store.ledger.lock(exclusive=True, what="new customer"):
+        if fields.get("phone") and not same_phone_ok:
+            owner = next((c for c in find(store, Search(phone=fields["phone"], all_digits=True))
+                          if _national(c.phone) == _national(fields["phone"])), None)
+            if owner is not None:
+                raise InvalidInput(msg("customer.phone_on_file", id=owner.id, name=owner.name))
+        return store.create(CUSTOMER, at, build)
 
 
 def edit(store: Store, actor: AgentEntry, at: Any, customer_id: str, changes: dict[str, Any]) -> Customer:
@@ -83,8 +91,7 @@ def edit(store: Store, actor: AgentEntry, at: Any, customer_id: str, changes: di
 def record_reveal(store: Store, actor: AgentEntry, at: Any, customer: Customer,
                   shown: tuple[str, ...] = CONTACTS) -> Customer:
     """Write down that `actor` saw these contacts whole (the caller shows them)."""
-    require(actor, "customer.reveal")
-    fields = [f for f in shown if getattr(customer, f)]
+    fields = revealed_fields(actor, customer, shown)
     if not fields:
         return customer
     updated: Customer = store.update(
@@ -95,6 +102,12 @@ def record_reveal(store: Store, actor: AgentEntry, at: Any, customer: Customer,
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
+
+
+def _national(phone: str | None) -> str:
+    """A mainland number without its country code: +86 138-0000-0001 and 13800000001 are one phone."""
+    digits = _digits(phone or "")
+    return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
 
 
 @dataclass(frozen=True)
@@ -182,7 +195,7 @@ class ImportProblem:
 def _identity(fields: dict[str, Any]) -> tuple[str, ...]:
     """Who a customer is, for telling a repeat: the phone's digits, else name, organisation and region."""
     if fields.get("phone"):
-        return ("phone", _digits(fields["phone"]))
+        return ("phone", _national(fields["phone"]))
     return ("name", fields.get("name") or "", fields.get("organisation") or "", fields.get("region") or "")
 
 
@@ -238,7 +251,7 @@ def import_rows(store: Store, actor: AgentEntry, at: Any, rows: list[ImportRow])
         known = {_identity(c.model_dump()) for c in find(store, Search())}
         for row in rows:
             if _identity(row.values) not in known:
-                created.append(add(store, actor, at, row.values))
+                created.append(add(store, actor, at, row.values, same_phone_ok=True))
     return created
 
 

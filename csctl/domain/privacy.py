@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from csctl.domain.auth import require
+from csctl.models.config import AgentEntry
+
 # Fields holding personal contact data, on any record kind.
 PERSONAL = ("phone", "street", "address", "qq", "wechat", "email", "account")
 # However short a value, this many of its characters stay hidden.
@@ -36,3 +39,12 @@ def mask(field: str, value: str) -> str:
 def masked(data: dict[str, object]) -> dict[str, object]:
     """A record's fields with the personal ones masked."""
     return {k: (mask(k, v) if k in PERSONAL and isinstance(v, str) else v) for k, v in data.items()}
+
+
+def revealed_fields(actor: AgentEntry, record: object, shown: tuple[str, ...] = PERSONAL) -> list[str]:
+    """The personal fields of `record` that revealing would show whole (refused for a role that may not).
+
+    The caller records them as a `revealed` event: who saw which fields, never their values.
+    """
+    require(actor, "customer.reveal")
+    return [f for f in shown if f in PERSONAL and getattr(record, f, None)]

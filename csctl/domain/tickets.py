@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.domain.privacy import PERSONAL
+from csctl.domain.privacy import revealed_fields
 from csctl.errors import IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
@@ -308,8 +308,7 @@ def reopen(ticket: Ticket, actor: AgentEntry, when: Moment, reason: str) -> Tick
 
 
 def record_reveal(ticket: Ticket, actor: AgentEntry, when: Moment) -> Ticket:
-    require(actor, "customer.reveal")
-    fields = [f for f in PERSONAL if getattr(ticket, f, None)]
+    fields = revealed_fields(actor, ticket)
     return advance(ticket, _event(actor, "revealed", when.at, when.recorded, fields=fields)) if fields else ticket
 
 
