@@ -66,8 +66,8 @@ def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any], *, sam
 
     with store.ledger.lock(exclusive=True, what="new customer"):
         if fields.get("phone") and not same_phone_ok:
-            owner = next((c for c in find(store, Search(phone=fields["phone"], all_digits=True))
-                          if _national(c.phone) == _national(fields["phone"])), None)
+            phone = _national(fields["phone"])
+            owner = next((c for c in find(store, Search()) if c.phone and _national(c.phone) == phone), None)
             if owner is not None:
                 raise InvalidInput(msg("customer.phone_on_file", id=owner.id, name=owner.name))
         return store.create(CUSTOMER, at, build)
