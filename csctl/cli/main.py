@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from pydantic import ValidationError
@@ -21,6 +21,9 @@ from pydantic import ValidationError
 from csctl import __version__
 from csctl.errors import CsctlError
 from csctl.i18n import LANGUAGES, language_from_environment, set_language
+
+if TYPE_CHECKING:
+    from csctl.cli.context import App
 from csctl.models.base import describe_error
 
 # name -> "module:attribute", in the order of SPEC §3.
@@ -133,11 +136,11 @@ def cli(ctx: click.Context, ledger_path: str | None, as_id: str | None, lang: st
     app = App(ledger_path, as_id, lang or "en")
     app.lang = lang or _ledger_language(app) or language_from_environment() or "zh"
     ctx.call_on_close(set_language(app.lang))
-    ctx.call_on_close(lambda: _autocommit(ctx, app))
+    ctx.call_on_close(lambda: _autocommit(app))
     ctx.obj = app
 
 
-def _ledger_language(app: Any) -> str | None:
+def _ledger_language(app: App) -> str | None:
     try:
         locale: str = app.ledger.config.team.locale
     except CsctlError:
@@ -145,7 +148,7 @@ def _ledger_language(app: Any) -> str | None:
     return locale
 
 
-def _autocommit(ctx: click.Context, app: Any) -> None:
+def _autocommit(app: App) -> None:
     """With `[git] autocommit = true`, commit just the files this command wrote (SPEC §6)."""
     ledger = app.__dict__.get("ledger")  # commands that found no ledger wrote nothing
     if ledger is None or not ledger.written:
