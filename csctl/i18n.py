@@ -363,6 +363,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "that phone is already {id}'s ({name}); add --same-phone-ok if this is someone else",
     ),
     "customer.nothing_changed": ("{id} 没有变化", "{id}: nothing to change"),
+    "import.not_utf8": (
+        "不是 UTF-8 文本(请另存为“CSV UTF-8”,或直接导入 .xlsx)",
+        "not UTF-8 text (save the spreadsheet as CSV UTF-8, or import the .xlsx itself)",
+    ),
+    "import.not_xlsx": ("不是可读取的 Excel 工作簿:{reason}", "not a readable Excel workbook: {reason}"),
     "import.empty": ("文件是空的", "the file is empty"),
     "import.unknown_column": ("未知的列", "unknown column"),
     "import.no_name": ("缺少姓名列(name / 姓名)", "no name column (name / 姓名)"),

@@ -670,3 +670,44 @@ def test_a_phone_already_on_file_is_refused_naming_whose(invoke: Invoke, ledger:
     second = invoke("customer", "add", "--name", "林先生", "--phone", "13857125678", "--same-phone-ok")
     assert second.exit_code == 0
     assert second.stdout.strip() != first
+
+
+def _workbook(path: Path, rows: list[list[Any]]) -> Path:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def test_an_excel_workbook_imports_like_a_csv(invoke: Invoke, ledger: Path, tmp_path: Path) -> None:
+    good = _workbook(tmp_path / "客户名单.xlsx", [
+        ["姓名", "电话", "地区", "标签"],
+        ["林晓燕", 13857123456, "杭州", "老客户;VIP"],  # a phone typed as a number
+        ["周建国", "139 0571 8888", "宁波", None],
+    ])
+    result = invoke("customer", "import", str(good))
+    assert result.exit_code == 0, result.stderr
+    created = result.stdout.split()
+    assert len(created) == 2
+    first = tomllib.loads(next(ledger.rglob(f"{created[0]}.toml")).read_text())
+    assert (first["phone"], first["tags"]) == ("13857123456", ["老客户", "VIP"])
+    again = invoke("customer", "import", str(good))
+    assert again.exit_code == 0
+    assert again.stdout == ""
+
+    bad = _workbook(tmp_path / "bad.xlsx", [["姓名", "电话"], ["陈思琪", "15088886666"], [None, "abc"]])
+    before = snapshot(ledger)
+    refused = invoke("--lang", "en", "customer", "import", str(bad))
+    assert refused.exit_code == 2
+    assert [line.split(": ")[0] for line in refused.stdout.splitlines()] == [f"{bad}:3", f"{bad}:3"]
+    assert snapshot(ledger) == before
+
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("姓名,电话\n")
+    broken = invoke("--lang", "en", "customer", "import", str(fake))
+    assert broken.exit_code == 2
+    assert broken.stderr.startswith("csctl: not a readable Excel workbook")
+    assert len(broken.stderr.splitlines()) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -125,22 +125,27 @@ def customer_show(app: App, customer_id: str, reveal: bool, style: str) -> None:
 
 
 @customer.command("import")
-@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("source", metavar="FILE", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would happen; write nothing.")
 @pass_app
-def customer_import(app: App, source: TextIO, dry_run: bool) -> None:
-    """Import customers from a CSV (UTF-8; headers in English or Chinese: name/姓名, phone/电话, …).
+def customer_import(app: App, source: BinaryIO, dry_run: bool) -> None:
+    """Import customers from a CSV (UTF-8) or an Excel workbook (.xlsx, first sheet); headers in
+    English or Chinese: name/姓名, phone/电话, region/地区, tags/标签, ….
 
     Every bad row is reported by line and field and nothing is written unless
     all rows are good; a customer already on file (same phone, or same name,
     organisation and region) is not added again.
     """
     require(app.actor, "customer.add")
-    try:
-        text = source.read()
-    except UnicodeDecodeError:
-        raise CsctlError(f"{source.name}: not UTF-8 text (save the spreadsheet as CSV UTF-8)") from None
-    rows, problems = archive.read_import(text, archive.find(app.store, archive.Search()))
+    data = source.read()
+    if source.name.lower().endswith(".xlsx"):
+        sheet = archive.xlsx_rows(data)
+    else:
+        try:
+            sheet = archive.csv_rows(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise CsctlError(f"{source.name}: {msg('import.not_utf8')}") from None
+    rows, problems = archive.read_import(sheet, archive.find(app.store, archive.Search()))
     for problem in problems:
         click.echo(f"{source.name}:{problem.line}: {problem.message}")
     if problems:

@@ -199,10 +199,35 @@ def _identity(fields: dict[str, Any]) -> tuple[str, ...]:
     return ("name", fields.get("name") or "", fields.get("organisation") or "", fields.get("region") or "")
 
 
-def read_import(text: str, on_file: list[Customer]) -> tuple[list[ImportRow], list[ImportProblem]]:
-    """Every row of a CSV checked; a row that is a customer already on file (same phone, or same
-    name, organisation and region) is matched to it rather than added again."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+def csv_rows(text: str) -> Iterator[list[str]]:
+    return csv.reader(io.StringIO(text.lstrip("\ufeff")))
+
+
+def xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    """The first sheet of a workbook as text cells: a phone typed as a number stays its digits."""
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # only an xlsx import pays for it
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+    except Exception as err:  # openpyxl raises many kinds for a file that is not a workbook
+        raise InvalidInput(msg("import.not_xlsx", reason=str(err) or type(err).__name__)) from None
+    for values in sheet.iter_rows(values_only=True):
+        yield [_cell_text(v) for v in values]
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def read_import(reader: Iterator[list[str]], on_file: list[Customer]) -> tuple[list[ImportRow], list[ImportProblem]]:
+    """Every row of a sheet (CSV or xlsx) checked; a row that is a customer already on file (same
+    phone, or same name, organisation and region) is matched to it rather than added again."""
     try:
         header = next(reader)
     except StopIteration:
