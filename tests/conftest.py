@@ -64,6 +64,15 @@ def ledger(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def more_agents(invoke: Invoke) -> None:
+    """Adds a second agent `mei` (工号 1024) and tech support `zhao` (工号 3001) to the fixture ledger."""
+    for args in (["agent", "add", "mei", "--name", "小美", "--role", "agent", "--staff-no", "1024"],
+                 ["agent", "add", "zhao", "--name", "小赵", "--role", "tech", "--staff-no", "3001"]):
+        result = invoke(*args)
+        assert result.exit_code == 0, result.stderr
+
+
+@pytest.fixture
 def invoke(ledger: Path) -> Invoke:
     """Run csctl in-process on `ledger` as `adm` at NOW; `env=` adds or overrides variables."""
 

@@ -159,12 +159,8 @@ class Desk:
 
 
 @pytest.fixture
-def desk(invoke: Invoke, ledger: Path) -> Desk:
+def desk(invoke: Invoke, ledger: Path, more_agents: None) -> Desk:
     """The fixture ledger plus a second agent `mei` and tech support `zhao`."""
-    for args in (["agent", "add", "mei", "--name", "小美", "--role", "agent", "--staff-no", "1024"],
-                 ["agent", "add", "zhao", "--name", "小赵", "--role", "tech", "--staff-no", "3001"]):
-        result = invoke(*args)
-        assert result.exit_code == 0, result.stderr
     return Desk(invoke, ledger)
 
 

@@ -6,7 +6,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
-from csctl.cli.render import Column, rows_text
+from csctl.cli.render import Column, fields_text, rows_text
 from csctl.i18n import msg
 
 
@@ -53,4 +53,4 @@ def phrases(app: App, customer: str | None, style: str) -> None:
     filled = book.filled(app.ledger.config.team.name, app.actor, customer)
     rows = [{"field": name, "value": text} for name, text in filled.items()]
     rows.append({"field": "forbidden", "value": "、".join(book.forbidden)})
-    click.echo(rows_text(rows, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)
+    click.echo(fields_text(rows, style), nl=False)

@@ -8,7 +8,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
-from csctl.cli.render import Column, rows_text, to_json
+from csctl.cli.render import Column, fields_text, rows_text, to_json
 from csctl.domain import customers as archive
 from csctl.domain.auth import require
 from csctl.domain.privacy import masked
@@ -121,7 +121,7 @@ def customer_show(app: App, customer_id: str, reveal: bool, style: str) -> None:
         click.echo(to_json(data), nl=False)
         return
     rows = [{"field": label(f"f.{k}", k), "value": v} for k, v in data.items() if v not in ([], None)]
-    click.echo(rows_text(rows, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)
+    click.echo(fields_text(rows, style), nl=False)
 
 
 @customer.command("import")

@@ -9,7 +9,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
-from csctl.cli.render import Column, rows_text, to_json
+from csctl.cli.render import Column, fields_text, rows_text, to_json
 from csctl.domain import kb as knowledge
 from csctl.errors import NotFound
 from csctl.i18n import label, msg
@@ -156,4 +156,4 @@ def kb_show(app: App, entry_id: str, style: str) -> None:
     data["uses_by"] = ", ".join(f"{who} {n}" for who, n in sorted(data["uses_by"].items()))
     data["steps"] = " / ".join(f"{i}. {s}" for i, s in enumerate(entry.steps, start=1)) or None
     rows = [{"field": label(f"f.{k}", k), "value": v} for k, v in data.items() if v not in ([], None, "")]
-    click.echo(rows_text(rows, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)
+    click.echo(fields_text(rows, style), nl=False)

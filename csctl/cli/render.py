@@ -86,3 +86,11 @@ def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: 
         disable_numparse=True,
     )
     return table + "\n"
+
+
+FIELD_COLUMNS = [Column("field", "h.field"), Column("value", "h.value")]
+
+
+def fields_text(rows: Sequence[dict[str, Any]], style: str) -> str:
+    """A record shown as one `field | value` row per field (`show` commands)."""
+    return rows_text(rows, FIELD_COLUMNS, style)

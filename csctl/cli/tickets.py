@@ -9,7 +9,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
-from csctl.cli.render import Column, display, rows_text, to_json
+from csctl.cli.render import Column, display, fields_text, rows_text, to_json
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment, when_done
@@ -343,7 +343,7 @@ def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
               for k, v in data.items() if k not in ("events", "timing")]
     fields += [{"field": label(f"f.{k}", k), "value": _shown(k, v)} for k, v in data["timing"].items()
                if v not in (None, 0, False) or k in ("response_met", "resolution_met")]
-    click.echo(rows_text(fields, [Column("field", "h.field"), Column("value", "h.value")], style), nl=False)
+    click.echo(fields_text(fields, style), nl=False)
     if style != "csv":
         click.echo("")
         click.echo(_timeline(record, style))
