@@ -411,6 +411,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.retired": ("下线", "retired"),
     "phrases.customer": ("您", "you"),
     "phrases.forbidden": ("{field} 含有禁用语:{words}", "{field} uses forbidden words: {words}"),
+    # remittances (issue 4)
+    # remarks, refunds, balances (issue 5)
+    # git: merge driver, git-setup (issue 9)
+    # reliability: locks, crashes (issue 9)
     # groups still to be built
     "group.later": ("(由后续版本提供)", "(arrives in a later release)"),
 }
