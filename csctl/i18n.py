@@ -270,6 +270,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "kind.remark": ("备注", "remark file"),
     "kind.customer": ("客户", "customer"),
     "kind.kb": ("知识条目", "knowledge entry"),
+    "kind.review": ("汇款日审核", "register review"),
     "kind.agent": ("人员", "agent"),
     # tickets
     "ticket.illegal": ("{id} 当前状态为「{status}」,不能{action}", "{id} is {status}: cannot {action}"),
@@ -412,9 +413,148 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "phrases.customer": ("您", "you"),
     "phrases.forbidden": ("{field} 含有禁用语:{words}", "{field} uses forbidden words: {words}"),
     # remittances (issue 4)
+    "remit.illegal": ("{id}: 状态为“{status}”时不能{action}", "{id}: cannot {action} while {status}"),
+    "remit.first_event": ("{id}: 历史必须以 created 开始", "{id}: the history must start with created"),
+    "remit.unknown_action": ("{id}: 未知的动作 {action}", "{id}: unknown action {action}"),
+    "remit.event_lacks": ("events.{index}: {action} 缺少 {name}", "events.{index}: {action} lacks {name}"),
+    "remit.action.created": ("建立订单", "register the order"),
+    "remit.action.paid": ("登记汇款通知", "register a payment notice"),
+    "remit.action.verified": ("核实到账", "verify"),
+    "remit.action.shipped": ("发货", "ship"),
+    "remit.action.cancelled": ("取消", "cancel"),
+    "remit.action.noted": ("备注", "add a note"),
+    "remit.action.not_duplicate": ("标记非重复", "mark as not a duplicate"),
+    "remit.action.revealed": ("查看完整信息", "reveal"),
+    "remit.action.renamed": ("改号", "rename"),
+    "remit.four_eyes_history": (
+        "{who} 登记了此订单,不能自己核实到账", "{who} registered the order and cannot verify it too",
+    ),
+    "remit.four_eyes": (
+        "{id}: 订单由 {who} 登记;核实到账须由另一位主管完成(双人核对)",
+        "{id}: {who} registered this order; another supervisor must verify the money (four eyes)",
+    ),
+    "remit.amount_positive": ("{field}: 金额必须大于零:{value}", "{field}: the amount must be more than zero: {value}"),
+    "remit.item_shape": (
+        "--item {value}: 应为 货号:码数:数量,例如 LY2611-03:M:2",
+        "--item {value}: expected CODE:SIZE:QTY, e.g. LY2611-03:M:2",
+    ),
+    "remit.item_qty": (
+        "--item {value}: 数量必须是正整数,而不是 {qty!r}",
+        "--item {value}: the quantity must be a whole number above 0, not {qty!r}",
+    ),
+    "remit.date_future": ("--date: {date} 还没到", "--date: {date} is in the future"),
+    "remit.verify_difference": (
+        "{id}: 已汇 {paid} 元,订单 {amount} 元;确认差额请加 --accept-difference 原因",
+        "{id}: {paid} paid against an order of {amount}; to verify anyway give --accept-difference REASON",
+    ),
+    "remit.self_duplicate": ("{id}: 不能与自己比较", "{id}: an order cannot be a duplicate of itself"),
+    "remit.verdict_given": ("{id}: 已标记与 {other} 非重复", "{id}: already marked as not a duplicate of {other}"),
+    "remit.amount_differs": (
+        "{id}: 已汇 {paid} 元,与订单金额 {amount} 元不符", "{id}: paid {paid}, but the order is {amount}",
+    ),
+    "remit.duplicate_items": (
+        "{id}: 与 {other} 同一买家同样商品,可能重复下单"
+        "(关闭重复的交易,或 csctl remit not-duplicate {id} --of {other})",
+        "{id}: same buyer and items as {other}: a duplicate order?"
+        " (close one, or csctl remit not-duplicate {id} --of {other})",
+    ),
+    "remit.duplicate_amount": (
+        "{id}: 与 {other} 同一买家同样金额且时间相近,可能重复下单(或 csctl remit not-duplicate {id} --of {other})",
+        "{id}: same buyer and amount as {other}, days apart: a duplicate order?"
+        " (or csctl remit not-duplicate {id} --of {other})",
+    ),
+    "remit.review_future": ("{date} 还没到,不能审核", "{date} is in the future and cannot be reviewed"),
+    "remit.review_empty": ("{date} 没有汇款记录,无需审核", "{date}: no remittances to review"),
+    "remit.reviewed_already": (
+        "{date} 已由 {who} 审核,之后没有变动", "{date} is already reviewed by {who}, unchanged since",
+    ),
+    "remit.review_changed": ("审核后被改动:{ids}", "changed since its review: {ids}"),
+    "remit.review_missing": ("汇款销售记录表未审核", "daily register not reviewed"),
+    "remit.reviewed_by": ("已由 {who} 于 {at} 审核", "reviewed by {who} at {at}"),
+    "remit.not_reviewed": ("未审核", "not reviewed"),
+    "remit.totals": ("合计", "totals"),
+    "remit.register_title": ("汇款销售记录表 {date}", "Remittance register {date}"),
+    "alert.remit.stale": ("汇款通知超时未核实", "remittance: notice not verified in time"),
+    "alert.remit.amount": ("汇款金额与订单不符", "remittance: paid amount differs"),
+    "alert.remit.duplicate": ("可能重复的汇款订单", "remittance: possible duplicate order"),
+    "alert.remit.unreviewed": ("汇款销售记录表待审核", "remittance register: day not reviewed"),
+    "h.buyer": ("买家", "buyer"),
+    "h.items": ("商品", "items"),
+    "h.amount": ("订单金额", "amount"),
+    "h.paid": ("已汇金额", "paid"),
+    "h.difference": ("差额", "difference"),
+    "h.actions": ("当日动作", "that day"),
+    "h.count": ("笔数", "count"),
+    "h.verify_due": ("核实期限", "verify by"),
+    "h.stale": ("超时", "late"),
+    "f.buyer": ("买家", "buyer"),
+    "f.agent": ("客服", "agent"),
+    "f.amount": ("订单金额", "amount"),
+    "f.shop_ordered": ("已拍下", "ordered in the shop"),
+    "f.shop_trade": ("店铺交易号", "shop trade"),
+    "f.reference": ("银行流水/凭证", "bank reference"),
+    "f.verified_by": ("核实人", "verified by"),
+    "f.waybill": ("运单号", "waybill"),
+    "f.not_duplicate_of": ("非重复于", "not a duplicate of"),
+    "f.items": ("商品", "items"),
+    "f.payments": ("汇款", "payments"),
+    "f.paid_total": ("已汇合计", "paid in all"),
+    "f.verify_due": ("核实期限", "verify by"),
+    "f.duplicates": ("可能重复", "possible duplicates"),
+    "f.method": ("方式", "method"),
+    "f.bank": ("银行", "bank"),
+    "f.date": ("日期", "date"),
+    "f.accepted": ("接受差额", "difference accepted"),
+    "f.difference": ("差额", "difference"),
+    "f.of": ("订单", "order"),
+    "event.paid": ("汇款通知", "payment notice"),
+    "event.verified": ("核实到账", "verified"),
+    "event.shipped": ("发货", "shipped"),
+    "event.cancelled": ("取消", "cancelled"),
+    "event.not_duplicate": ("非重复", "not a duplicate"),
+    "event.reviewed": ("审核", "reviewed"),
     # remarks, refunds, balances (issue 5)
     # git: merge driver, git-setup (issue 9)
     # reliability: locks, crashes (issue 9)
+    "atomic.not_written": (
+        "{path}: 无法写入:{reason};文件保持原样", "{path}: cannot write: {reason}; the file was left as it was",
+    ),
+    "atomic.disk_full": ("磁盘已满", "the disk is full"),
+    "atomic.unsynced": (
+        "{path}: 已写入,但其目录未能同步到磁盘({reason}),断电后可能丢失",
+        "{path}: written, but its folder could not be synced to disk ({reason}); it may not survive a power cut",
+    ),
+    "atomic.not_removed": ("{path}: 无法删除:{reason}", "{path}: cannot remove: {reason}"),
+    "lock.no_permission": (
+        "{path}: 没有权限获取账本锁,无法写入",
+        "{path}: no permission to take the ledger lock, so nothing can be written",
+    ),
+    "lock.cannot_open": ("{path}: 无法打开账本锁:{reason}", "{path}: cannot open the ledger lock: {reason}"),
+    "lock.bad_timeout": (
+        "CSCTL_LOCK_TIMEOUT={value!r}: 应为 0 到 3600 之间的秒数",
+        "CSCTL_LOCK_TIMEOUT={value!r}: not a number of seconds between 0 and 3600",
+    ),
+    "git.unfinished": (
+        "{root} 中有未完成的 git {what}:请先完成(解决冲突后 git commit 或 git rebase --continue)或放弃"
+        "(git {what} --abort),再修改账本",
+        "a git {what} is unfinished in {root}: finish it (resolve, then git commit or git rebase --continue) "
+        "or abort it (git {what} --abort) before changing the ledger",
+    ),
+    "store.conflict": (
+        "含有 git 冲突标记(<<<<<<< … >>>>>>>):请先解决冲突,再运行 csctl check",
+        "holds git conflict markers (<<<<<<< … >>>>>>>): resolve the conflict, then run csctl check",
+    ),
+    "store.history_rewritten": (
+        "{path}: 修改只能追加历史,不能改写历史", "{path}: a change may add to the history, never rewrite it",
+    ),
+    "store.clock_behind": (
+        "{path}: 时钟为 {now},但上一条事件写于 {last};请检查时钟或 CSCTL_NOW(补记请用 --at)",
+        "{path}: the clock says {now}, but the last event was written at {last}; check the clock or CSCTL_NOW "
+        "(use --at to back-date an action)",
+    ),
+    "ledger.not_here": (
+        "{root}: 这里没有 csctl.toml,不是 csctl 账本", "{root}: no csctl.toml here, so not a csctl ledger",
+    ),
     # groups still to be built
     "group.later": ("(由后续版本提供)", "(arrives in a later release)"),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
 from csctl.models.config import LedgerConfig, LockSettings
-from csctl.storage.atomic import create_exclusive, write_atomic
+from csctl.storage.atomic import create_exclusive, remove_stale_temps, write_atomic
 from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
 from csctl.storage.toml_io import TomlSyntaxError, parse_toml
@@ -26,6 +27,16 @@ CONFIG_NAME = "csctl.toml"
 RECORDS = "records"
 TEMPLATES = "templates"
 CACHE = ".csctl"
+LOCK_TIMEOUT_VARIABLE = "CSCTL_LOCK_TIMEOUT"
+
+# What git leaves in its folder while it is stopped in the middle of an operation.
+_UNFINISHED_GIT = (
+    ("MERGE_HEAD", "merge"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+)
 
 
 class Ledger:
@@ -61,6 +72,11 @@ class Ledger:
 
     @contextmanager
     def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
+        """The ledger lock, shared or exclusive; taking it exclusively means a write is coming.
+
+        So no write starts while git is stopped in a merge or rebase: the
+        records are half-merged then, and the result would be merged again.
+        """
         depth, held_exclusive = self._held
         if depth:
             if exclusive and not held_exclusive:
@@ -71,15 +87,34 @@ class Ledger:
             finally:
                 self._held = (depth, held_exclusive)
             return
-        timeout = float(os.environ.get("CSCTL_LOCK_TIMEOUT") or self._lock_timeout())
-        with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=timeout, what=what):
+        if exclusive:
+            self.refuse_during_git_operation()
+        with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=self._lock_timeout(), what=what):
             self._held = (1, exclusive)
             try:
                 yield
             finally:
                 self._held = (0, False)
 
+    def refuse_during_git_operation(self) -> None:
+        """`CsctlError` while git is stopped in a merge, rebase, cherry-pick or revert of this ledger."""
+        git_dir = _git_dir(self.root)
+        if git_dir is None:
+            return
+        for name, operation in _UNFINISHED_GIT:
+            if (git_dir / name).exists():
+                raise CsctlError(msg("git.unfinished", what=operation, root=self.root))
+
     def _lock_timeout(self) -> float:
+        given = os.environ.get(LOCK_TIMEOUT_VARIABLE)
+        if given:
+            try:
+                seconds = float(given)
+            except ValueError:
+                seconds = math.nan
+            if not 0 < seconds <= 3600:  # as [lock] timeout in csctl.toml; NaN fails too
+                raise CsctlError(msg("lock.bad_timeout", value=given))
+            return seconds
         try:
             return self.config.lock.timeout
         except RecordError:
@@ -108,6 +143,23 @@ class Ledger:
             return str(path)
 
 
+def _git_dir(root: Path) -> Path | None:
+    """The git folder of the repository holding `root` (a worktree's own, for a linked worktree)."""
+    for folder in (root, *root.parents):
+        dot_git = folder / ".git"
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            try:
+                text = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                return None
+            if not text.startswith("gitdir:"):
+                return None
+            return folder / text.removeprefix("gitdir:").strip()  # an absolute gitdir replaces folder
+    return None
+
+
 def load_config(path: Path) -> LedgerConfig:
     try:
         text = path.read_text(encoding="utf-8")
@@ -130,7 +182,7 @@ def find_ledger(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Ledg
     if given:
         root = Path(given).expanduser()
         if not (root / CONFIG_NAME).is_file():
-            raise CsctlError(f"{root}: no {CONFIG_NAME} here, so not a csctl ledger")
+            raise CsctlError(msg("ledger.not_here", root=root))
         return Ledger(root.resolve())
     here = cwd.resolve()
     for folder in (here, *here.parents):
@@ -157,6 +209,7 @@ def edit_config(ledger: Ledger, change: Callable[[LedgerConfig, TOMLDocument], N
             config = LedgerConfig.model_validate(parse_toml(text))
         except ValidationError as err:
             raise CsctlError(f"{CONFIG_NAME}: {schema_problems(text, err)[0][1]}") from None
+        remove_stale_temps(ledger.root)
         write_atomic(ledger.config_path, text.encode("utf-8"))
         ledger.written.append(ledger.config_path)
     ledger.__dict__["config"] = config

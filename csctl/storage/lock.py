@@ -34,12 +34,12 @@ def ledger_lock(
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except PermissionError:
         if exclusive:
-            raise CsctlError(f"{lock_path}: no permission to take the ledger lock, so nothing can be written") from None
+            raise CsctlError(msg("lock.no_permission", path=lock_path)) from None
         # A read-only ledger (a checkout on a shared mount) can still be read.
         yield
         return
     except OSError as err:
-        raise CsctlError(f"{lock_path}: cannot open the ledger lock: {err.strerror}") from None
+        raise CsctlError(msg("lock.cannot_open", path=lock_path, reason=err.strerror)) from None
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
         _acquire(fd, mode, timeout, what)

@@ -22,7 +22,7 @@ from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.kinds import KIND_BY_FOLDER, KIND_BY_PREFIX, Kind
 from csctl.storage import ids
-from csctl.storage.atomic import create_exclusive, write_atomic
+from csctl.storage.atomic import create_exclusive, remove_durably, remove_stale_temps, write_atomic
 from csctl.storage.ledger import Ledger
 from csctl.storage.locate import schema_problems
 from csctl.storage.toml_io import TomlSyntaxError, dump_record, parse_toml
@@ -32,6 +32,9 @@ R = TypeVar("R", bound=Record)
 
 def parse_record(path: Path, text: str, kind: Kind) -> Record:
     """A record from its file text; `RecordError` with `path:line` when it is not one."""
+    conflict = conflict_line(text)
+    if conflict is not None:
+        raise RecordError(path, conflict, msg("store.conflict"))
     try:
         data = parse_toml(text)
     except TomlSyntaxError as err:
@@ -41,6 +44,27 @@ def parse_record(path: Path, text: str, kind: Kind) -> Record:
     except ValidationError as err:
         (line, message), *more = schema_problems(text, err)
         raise RecordError(path, line, message, more) from None
+
+
+def conflict_line(text: str) -> int | None:
+    """The line where a git conflict block (`<<<<<<<`, `=======`, `>>>>>>>` opening lines) starts.
+
+    A block inside a multi-line string still parses as TOML, so a textual merge
+    of two edits of one answer or description would pass for data without this.
+    """
+    if "<<<<<<<" not in text:
+        return None
+    start: int | None = None
+    divided = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if start is None:
+            if line.startswith("<<<<<<<"):
+                start = number
+        elif not divided:
+            divided = line.rstrip() == "======="
+        elif line.startswith(">>>>>>>"):
+            return start
+    return None
 
 
 def read_text(path: Path) -> str:
@@ -57,6 +81,8 @@ def read_text(path: Path) -> str:
 class Store:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        # Folders cleared of a killed writer's temp files by this command (once each is enough).
+        self._swept: set[Path] = set()
 
     @property
     def written(self) -> list[Path]:
@@ -170,6 +196,7 @@ class Store:
     def file_new(self, kind: Kind, record: Record) -> bool:
         """Write a record at its path unless a file is there; the caller holds the lock."""
         path = self.path_for(kind, record.id, record.created.date())
+        self._sweep(path.parent)
         if not create_exclusive(path, self._render(path, kind, record)):
             return False
         self.written.append(path)
@@ -195,6 +222,7 @@ class Store:
         """Write `new` over `old` at `path`; the caller holds the exclusive lock."""
         self.check_growth(path, old, new)
         text = self._render(path, kind, new)
+        self._sweep(path.parent)
         write_atomic(path, text)
         self.written.append(path)
 
@@ -202,24 +230,29 @@ class Store:
     def check_growth(path: Path, old: Record, new: Record) -> None:
         """History only grows, and never back in time."""
         if new.events[: len(old.events)] != old.events:
-            raise CsctlError(f"{path}: a change may add to the history, never rewrite it")
+            raise CsctlError(msg("store.history_rewritten", path=path))
         if old.events and len(new.events) > len(old.events):
             last, first_new = old.events[-1].written_at, new.events[len(old.events)].written_at
             if first_new < last:
-                raise CsctlError(
-                    f"{path}: the clock says {first_new.isoformat()}, but the last event was written at "
-                    f"{last.isoformat()}; check the clock or CSCTL_NOW (use --at to back-date an action)"
-                )
+                raise CsctlError(msg("store.clock_behind", path=path, now=first_new.isoformat(),
+                                     last=last.isoformat()))
 
     def rewrite(self, path: Path, kind: Kind, record: Record) -> None:
         """Write a record back in canonical form (`fmt`); the caller holds the exclusive lock."""
+        self._sweep(path.parent)
         write_atomic(path, self._render(path, kind, record))
         self.written.append(path)
 
     def remove(self, path: Path) -> None:
         """Remove a record file (only `check --repair-duplicates` does, after re-filing it)."""
-        path.unlink()
+        remove_durably(path)
         self.written.append(path)
+
+    def _sweep(self, folder: Path) -> None:
+        """Clear a killed writer's temp files from a folder we are about to write in (under the lock)."""
+        if folder not in self._swept:
+            remove_stale_temps(folder)
+            self._swept.add(folder)
 
     @staticmethod
     def _render(path: Path, kind: Kind, record: Record) -> bytes:
