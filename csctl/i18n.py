@@ -515,6 +515,47 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.reviewed": ("审核", "reviewed"),
     # remarks, refunds, balances (issue 5)
     # git: merge driver, git-setup (issue 9)
+    "merge.not_record": ("{path} 不是 csctl 记录文件(应在 records/<类别>/ 下)",
+                         "{path} is not a csctl record file (records/<kind>/…)"),
+    "merge.invalid": ("合并结果无效:{problem}", "the merged record would not be valid: {problem}"),
+    "merge.unreadable": ("无法按记录合并:{problem}(文件中保留了 git 的逐行合并)",
+                         "cannot merge as records: {problem} (git's line merge is left in the file)"),
+    "merge.collision": (
+        "{path}: 两个克隆各自新建了 {id};本方保留原位,对方的记录存为 {beside}。"
+        "请运行 csctl check --repair-duplicates 为其换号,再 git add records 并提交",
+        "{path}: {id} was created on both sides; ours stays, theirs is filed as {beside}: "
+        "run csctl check --repair-duplicates to give it a new ID, then git add records and commit",
+    ),
+    "merge.clash": (
+        "{path}: 冲突:双方把 {keys} 改成了不同的值;请在文件中保留一个值并删除冲突标记,再 git add",
+        "{path}: conflict: both sides changed {keys} differently; keep one value in the file, remove the "
+        "markers, then git add",
+    ),
+    "merge.illegal": (
+        "{path}: 合并后的历史不成立({problem});请按实际情况修改历史,csctl check 通过后再 git add",
+        "{path}: the united history does not replay ({problem}); fix the history, run csctl check, then git add",
+    ),
+    "gitsetup.git_failed": ("无法运行 git:{reason}", "cannot run git: {reason}"),
+    "gitsetup.no_repo": ("{root} 不在 git 仓库中(先 git init 或 git clone)",
+                         "{root} is not in a git repository (git init or git clone first)"),
+    "gitsetup.foreign_hook": ("{path} 已有其他 pre-commit 钩子,未做任何修改(用 --force 替换)",
+                              "{path} holds another pre-commit hook; nothing was changed (--force replaces it)"),
+    "gitsetup.kept": ("{what}:已设置", "{what}: already set"),
+    "gitsetup.set": ("{what} = {value}", "{what} = {value}"),
+    "gitsetup.hook": ("pre-commit 钩子:{path}(提交前运行 csctl check 与 csctl fmt --check)",
+                      "pre-commit hook: {path} (runs csctl check and csctl fmt --check before each commit)"),
+    "gitsetup.attributes": (".gitattributes 增加:{line}(请提交此文件)",
+                            ".gitattributes: added {line} (commit it)"),
+    "gitsetup.unconfigured": (
+        ".gitattributes 指定了 csctl 合并驱动,但本克隆尚未配置:请运行 csctl git-setup",
+        ".gitattributes names the csctl merge driver, but this clone has not set it up: run csctl git-setup",
+    ),
+    "repair.reference": ("{path}: {field} {old} → {new}", "{path}: {field} {old} -> {new}"),
+    "repair.unclear": (
+        "{path}: {field} 指向 {old},无法判断指的是哪一条(另一条现为 {new});保留 {old},请人工核对",
+        "{path}: {field} names {old}; cannot tell which copy it meant (the other is now {new}); kept {old}, "
+        "check by hand",
+    ),
     # reliability: locks, crashes (issue 9)
     "atomic.not_written": (
         "{path}: 无法写入:{reason};文件保持原样", "{path}: cannot write: {reason}; the file was left as it was",

@@ -30,7 +30,7 @@ from csctl.models.base import describe_error
 COMMANDS: dict[str, str] = {
     "init": "csctl.cli.setup:init",
     "agent": "csctl.cli.setup:agent",
-    "git-setup": "csctl.cli.pending:git_setup",
+    "git-setup": "csctl.cli.gitcmds:git_setup",
     "ticket": "csctl.cli.tickets:ticket",
     "remit": "csctl.cli.pending:remit",
     "remark": "csctl.cli.pending:remark",
@@ -43,7 +43,8 @@ COMMANDS: dict[str, str] = {
     "report": "csctl.cli.pending:report",
     "check": "csctl.cli.integrity:check",
     "fmt": "csctl.cli.integrity:fmt",
-    "merge-driver": "csctl.cli.pending:merge_driver",
+    "merge-driver": "csctl.cli.gitcmds:merge_driver",
+    "textconv": "csctl.cli.gitcmds:textconv",
 }
 
 

@@ -18,8 +18,6 @@ LATER: dict[str, tuple[int, str]] = {
     "refund": (5, "The refund register: register/list."),
     "balance": (5, "Balance deductions on a buyer's chain: show."),
     "report": (7, "Summaries: daily/weekly/monthly/agents."),
-    "git-setup": (9, "Register the merge driver and the pre-commit hook in this clone."),
-    "merge-driver": (9, "Three-way merge of two edited copies of one record (run by git)."),
 }
 
 
@@ -40,5 +38,3 @@ remark = _not_built("remark")
 refund = _not_built("refund")
 balance = _not_built("balance")
 report = _not_built("report")
-git_setup = _not_built("git-setup")
-merge_driver = _not_built("merge-driver")

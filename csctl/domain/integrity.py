@@ -18,6 +18,7 @@ from csctl.domain.calendar import WorkCalendar
 from csctl.domain.checks import CheckContext, Finding, LedgerRule, Rule
 from csctl.domain.customers import CUSTOMER_RULES
 from csctl.domain.kb import KB_RULES
+from csctl.domain.merge import driver_warning
 from csctl.domain.phrases import Phrases
 from csctl.domain.tickets import TICKET_RULES, FollowUpLinks
 from csctl.errors import CsctlError, Problem, RecordError
@@ -142,6 +143,8 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
     ctx = CheckContext(config, known, _phrases(store, report))
     if with_config and config is not None:
         report.problems.extend(_calendar_warnings(store, config, now))
+    if with_config and (unconfigured := driver_warning(ledger.root)) is not None:
+        report.problems.append(unconfigured)
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
     across = {name: [make() for make in makers] for name, makers in LEDGER_RULES.items()}
     with ledger.lock(exclusive=False, what="check"):
@@ -248,42 +251,173 @@ def find_duplicates(store: Store) -> dict[tuple[Kind, str], list[Path]]:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A field of a record that names another record by its ID."""
+
+    path: Path
+    field: str
+
+
+@dataclass(frozen=True)
 class Rename:
     kind: Kind
     old_id: str
     new_id: str
     path: Path
+    # References rewritten to the new ID, and references to the old ID that could be either copy's.
+    references: tuple[Reference, ...] = ()
+    unclear: tuple[Reference, ...] = ()
+
+
+@dataclass
+class _Copy:
+    """One of the records sharing an ID: as found, and as it will be once repaired."""
+
+    kind: Kind
+    path: Path
+    found: Record
+    new_id: str | None = None  # None: this copy keeps the ID
+    record: Record | None = None  # the record to write (renamed, references rewritten)
+    references: list[Reference] = field(default_factory=list)
+    unclear: list[Reference] = field(default_factory=list)
+
+    @property
+    def kept(self) -> bool:
+        return self.new_id is None
 
 
 def repair_duplicates(store: Store, actor: AgentEntry, now: dt.datetime) -> list[Rename]:
-    """Give every duplicate but one a fresh ID, and record the rename as an event.
+    """Give every duplicate but one a fresh ID, rewrite the references to it, and record both as events.
 
     The file already at the ID's own path keeps it (else the one created
-    first); the others are re-filed under a new ID at their right path.
-    References to the old ID keep naming the record that kept it.
+    first); the others are re-filed under a new ID at their right path, with a
+    `renamed` event. A record naming the old ID is rewritten to the new one
+    when it belongs with the renamed copy: that copy names it back (a
+    follow-up and its origin), or it is itself a renamed copy of a duplicate
+    (the merge driver files every copy of the other side beside ours, so
+    renamed copies come from one clone). Such a rewrite is a `renamed` event on
+    the referring record, with `field`. A reference that could mean either copy
+    keeps the old ID and is reported. Everything is planned and checked before
+    anything is written.
     """
     require(actor, "records.repair")
-    done: list[Rename] = []
     tz = store.ledger.config.tz
-    with store.ledger.lock(exclusive=True, what="repair duplicates"):
-        for (kind, record_id), paths in sorted(find_duplicates(store).items(), key=lambda kv: kv[0][1]):
-            canonical = store.path_for(kind, record_id).resolve()
-            records = [(p, store.load(kind, p)) for p in paths]
-            records.sort(key=lambda pr: (pr[0].resolve() != canonical, pr[1].created, str(pr[0])))
-            for path, record in records[1:]:
-                done.append(_rename(store, kind, path, record, actor, now.astimezone(tz)))
+    when = now.astimezone(tz)
+    with store.ledger.lock(exclusive=True, what="repair duplicates", finishing_git=True):
+        groups = find_duplicates(store)
+        if not groups:
+            return []
+        copies = _plan_renames(store, groups, actor, when)
+        by_path = {c.path.resolve(): c for group in copies.values() for c in group}
+        rewritten: list[tuple[Kind, Path, Record, Record]] = []
+        for kind, path, record in _readable(store):
+            copy = by_path.get(path.resolve())
+            current = copy.record if copy is not None and copy.record is not None else record
+            changed = _rewrite_references(kind, path, record, current, copies, copy, actor, when)
+            if changed is current:
+                continue
+            store.check_growth(path, current, changed)
+            if copy is not None and not copy.kept:
+                copy.record = changed
+            else:
+                rewritten.append((kind, path, record, changed))
+        done: list[Rename] = []
+        for group in copies.values():
+            for copy in group:
+                if copy.kept or copy.record is None or copy.new_id is None:
+                    continue
+                if not store.file_new(copy.kind, copy.record):
+                    raise CsctlError(msg("store.exists", kind=msg(f"kind.{copy.kind.name}"), id=copy.new_id))
+                store.remove(copy.path)
+                done.append(Rename(copy.kind, copy.found.id, copy.new_id, store.path_for(copy.kind, copy.new_id),
+                                   tuple(copy.references), tuple(copy.unclear)))
+        for kind, path, old, new in rewritten:
+            store.replace(kind, path, old, new)
     return done
 
 
-def _rename(store: Store, kind: Kind, path: Path, record: Record, actor: AgentEntry, now: dt.datetime) -> Rename:
-    while True:
-        new_id = store.allocate_id(kind, record.created)
-        event = Event(at=now, by=actor.id, action="renamed", old_id=record.id, new_id=new_id)
-        renamed = record.with_event(event, id=new_id)
-        store.check_growth(path, record, renamed)
-        if store.file_new(kind, renamed):
-            store.remove(path)
-            return Rename(kind, record.id, new_id, store.path_for(kind, new_id))
+def _plan_renames(store: Store, groups: dict[tuple[Kind, str], list[Path]], actor: AgentEntry,
+                  when: dt.datetime) -> dict[tuple[str, str], list[_Copy]]:
+    planned: set[str] = set()
+    copies: dict[tuple[str, str], list[_Copy]] = {}
+    for (kind, record_id), paths in sorted(groups.items(), key=lambda kv: (kv[0][0].name, kv[0][1])):
+        canonical = store.path_for(kind, record_id).resolve()
+        found = [_Copy(kind, p, store.load(kind, p)) for p in paths]
+        found.sort(key=lambda c: (c.path.resolve() != canonical, c.found.created, str(c.path)))
+        for copy in found[1:]:
+            copy.new_id = _fresh_id(store, kind, copy.found.created, planned)
+            planned.add(copy.new_id)
+            event = Event(at=when, by=actor.id, action="renamed", old_id=record_id, new_id=copy.new_id)
+            copy.record = copy.found.with_event(event, id=copy.new_id)
+            store.check_growth(copy.path, copy.found, copy.record)
+        copies[(kind.name, record_id)] = found
+    return copies
+
+
+def _fresh_id(store: Store, kind: Kind, created: dt.datetime, planned: set[str]) -> str:
+    """A new ID, unlike every ID on file and every one planned in this repair."""
+    assert kind.prefix is not None
+    local = created.astimezone(store.ledger.config.tz)
+    folder = store.folder(kind) / f"{local:%Y}" / f"{local:%m}" if kind.dated else store.folder(kind)
+    head = f"{kind.prefix}-{local:%y%m%d}-"
+    taken = [p.stem for p in store.toml_under(folder) if p.stem.startswith(head)]
+    return ids.new_id(kind.prefix, local, [*taken, *(i for i in planned if i.startswith(head))])
+
+
+def _readable(store: Store) -> Iterator[tuple[Kind, Path, Record]]:
+    for kind, path in store.iter_paths():
+        try:
+            yield kind, path, store.load(kind, path)
+        except CsctlError:
+            continue  # `check` reports it; a file that cannot be read cannot be rewritten
+
+
+def _rewrite_references(kind: Kind, path: Path, found: Record, current: Record,
+                        copies: dict[tuple[str, str], list[_Copy]], itself: _Copy | None, actor: AgentEntry,
+                        when: dt.datetime) -> Record:
+    """`current` with each reference that belongs with a renamed copy rewritten to its new ID."""
+    record = current
+    for name, target in kind.references.items():
+        value = getattr(found, name)
+        for old_id in value if isinstance(value, list) else [value]:
+            group = copies.get((target, old_id)) if old_id is not None else None
+            if group is None:
+                continue
+            chosen = _meant(kind, found, group, itself)
+            renamed = [c for c in group if not c.kept]
+            if chosen is None:
+                renamed[0].unclear.append(Reference(path, name))
+            elif not chosen.kept and chosen.new_id is not None:
+                chosen.references.append(Reference(path, name))
+                now_value = getattr(record, name)
+                new_value = ([chosen.new_id if v == old_id else v for v in now_value] if isinstance(now_value, list)
+                             else chosen.new_id)
+                event = Event(at=when, by=actor.id, action="renamed", old_id=old_id, new_id=chosen.new_id,
+                              field=name)
+                record = record.with_event(event, **{name: new_value})
+    return record
+
+
+def _meant(kind: Kind, referrer: Record, group: list[_Copy], itself: _Copy | None) -> _Copy | None:
+    """Which copy of a duplicated ID a reference means, or None when the records cannot tell."""
+    named_back = [c for c in group if _names(c, kind.name, referrer.id)]
+    if len(named_back) == 1:
+        return named_back[0]
+    if itself is not None:
+        same_side = [c for c in (named_back or group) if c.kept == itself.kept]
+        if len(same_side) == 1:
+            return same_side[0]
+    return None
+
+
+def _names(copy: _Copy, kind_name: str, record_id: str) -> bool:
+    for name, target in copy.kind.references.items():
+        if target != kind_name:
+            continue
+        value = getattr(copy.found, name)
+        if record_id in (value if isinstance(value, list) else [value]):
+            return True
+    return False
 
 
 def fmt_files(store: Store, paths: list[Path] | None,

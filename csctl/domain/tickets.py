@@ -157,6 +157,9 @@ def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) 
         state.status = ASSIGNED
     elif action == "linked":
         state.followups.append(str(extra.get("followup")))
+    elif action == "renamed" and extra.get("field") == "followups":
+        # `check --repair-duplicates` gave a follow-up a new ID.
+        state.followups = [str(extra.get("new_id")) if f == extra.get("old_id") else f for f in state.followups]
 
 
 def advance(ticket: Ticket, event: Event) -> Ticket:

@@ -71,11 +71,13 @@ class Ledger:
         return load_config(self.config_path)
 
     @contextmanager
-    def lock(self, *, exclusive: bool, what: str) -> Iterator[None]:
+    def lock(self, *, exclusive: bool, what: str, finishing_git: bool = False) -> Iterator[None]:
         """The ledger lock, shared or exclusive; taking it exclusively means a write is coming.
 
         So no write starts while git is stopped in a merge or rebase: the
         records are half-merged then, and the result would be merged again.
+        Except a write that finishes the merge (`finishing_git`): the repair of
+        an ID both sides created, which the merge driver asks for.
         """
         depth, held_exclusive = self._held
         if depth:
@@ -87,7 +89,7 @@ class Ledger:
             finally:
                 self._held = (depth, held_exclusive)
             return
-        if exclusive:
+        if exclusive and not finishing_git:
             self.refuse_during_git_operation()
         with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=self._lock_timeout(), what=what):
             self._held = (1, exclusive)
