@@ -14,9 +14,6 @@ from csctl.errors import CsctlError
 # group -> (issue that builds it, what it will hold)
 LATER: dict[str, tuple[int, str]] = {
     "remit": (4, "Remittances: new/list/show/paid/verify/ship/cancel/pending/register/review."),
-    "remark": (5, "Order remarks: add/list/parse/lint/kinds."),
-    "refund": (5, "The refund register: register/list."),
-    "balance": (5, "Balance deductions on a buyer's chain: show."),
     "report": (7, "Summaries: daily/weekly/monthly/agents."),
 }
 
@@ -34,7 +31,4 @@ def _not_built(name: str) -> click.Command:
 
 
 remit = _not_built("remit")
-remark = _not_built("remark")
-refund = _not_built("refund")
-balance = _not_built("balance")
 report = _not_built("report")

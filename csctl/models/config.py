@@ -95,11 +95,6 @@ class CalendarSettings(Model):
         return self
 
 
-class RemarkSettings(Model):
-    # strftime format of the date that ends a remark (…+小王/11.23).
-    date_format: Annotated[str, Field(min_length=1)] = "%m.%d"
-
-
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
 
 
@@ -129,6 +124,32 @@ def _duration_text(value: str) -> str:
 
 
 DurationText = Annotated[str, AfterValidator(_duration_text)]
+
+# strftime directives a remark's date may use: csctl reads the date back out of remark text.
+_DATE_DIRECTIVES = re.compile(r"%[YymdHM%]")
+
+
+class RemarkSettings(Model):
+    """Remarks on shop orders (seed 001 备注规范) and the registers kept from them."""
+
+    # strftime format of the date that ends a remark (…+小王/11.23): %Y %y %m %d %H %M only.
+    date_format: Annotated[str, Field(min_length=1)] = "%m.%d"
+    # A refund due to a buyer (应退…) should be registered (退款已登记) within this long, wall-clock time.
+    refund_register_within: DurationText = "1d"
+    # A balance deduction (扣除余额…) should be registered (余额已登记) within this long.
+    balance_register_within: DurationText = "1d"
+
+    @field_validator("date_format")
+    @classmethod
+    def _readable_date(cls, value: str) -> str:
+        rest = _DATE_DIRECTIVES.sub("", value)
+        if "%" in rest:
+            raise ValueError(f"{value!r}: use only %Y %y %m %d %H %M (remarks are read back by csctl)")
+        if "%d" not in value or "\n" in value:
+            raise ValueError(f"{value!r}: a remark's date needs the day (%d) on one line, e.g. %m.%d")
+        return value
+TICKET_KINDS = ("consultation", "complaint", "suggestion", "requirement", "maintenance", "business")
+URGENCIES = ("low", "normal", "high", "urgent")
 TICKET_KINDS = ("consultation", "complaint", "suggestion", "requirement", "maintenance", "business")
 URGENCIES = ("low", "normal", "high", "urgent")
 

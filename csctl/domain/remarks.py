@@ -1,0 +1,551 @@
+"""Remarks on shop orders, and the refund and balance registers read from them (seed 001 备注规范).
+
+A remark file (`records/remarks/YYYY/MM/<order>.toml`) holds every remark on
+one shop order, in order, each with who wrote it, when, its shape (`kind`) and
+its text. The text is the truth: it is what stands in the shop's back office.
+Field values are not stored beside it — they are read back from the text with
+the shape whenever needed (reading is cheap), so a hand edit or a merge can
+never leave two versions of an amount that disagree; `check` says when a text
+no longer fits its shape.
+
+From the texts:
+- **balance chains** — per buyer, each deduction leaves 还剩余额 = the previous
+  remaining balance − the deduction (余额清零: remaining 0). The *_notified form
+  (余额扣除…,已通知登记) repeating a deduction already remarked on the same order
+  is the same deduction, not a new one;
+- **the refund register** — a refund due after the trade (应退…退到支付宝/银行)
+  is registered when a later 退款已登记 remark on the same order says so; a
+  refund claimed during the trade (可申请…) goes through the shop and is only
+  counted;
+- **deductions awaiting registration** — registered by a later 余额已登记.
+Refunds and deductions unregistered for longer than `[remarks]` allows are alerts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from csctl.domain.auth import require
+from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.remark_shapes import Shape, Shapes, TemplateError, load_shapes, writer_mismatch
+from csctl.errors import CsctlError, InvalidInput, RecordError
+from csctl.i18n import enum_label, msg
+from csctl.models.base import Event, Record, format_money
+from csctl.models.config import AgentEntry, Duration, LedgerConfig
+from csctl.models.kinds import REMARK, Kind
+from csctl.models.records import Remark, RemarkFile
+from csctl.storage.ledger import Ledger, find_ledger
+from csctl.storage.store import Store
+
+if TYPE_CHECKING:
+    from csctl.domain.alerts import Alert
+
+# A shop's order number names the file: letters, digits and "-", nothing a path could misread.
+ORDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+# Shapes with a meaning beyond their text, by the names of the packaged templates/remarks.toml.
+DEDUCTIONS = frozenset({"balance_deduct", "balance_clear", "balance_deduct_notified", "balance_clear_notified"})
+NOTIFIED = frozenset({"balance_deduct_notified", "balance_clear_notified"})
+REFUNDS = frozenset({"refund_during_trade", "refund_after_trade", "refund_after_trade_no_name"})
+REFUNDS_TO_REGISTER = frozenset({"refund_after_trade", "refund_after_trade_no_name"})
+REFUND_REGISTERED = "refund_registered"
+BALANCE_REGISTERED = "balance_registered"
+REGISTER_LINE = "refund_register"
+
+
+def check_order(order: str) -> str:
+    order = order.strip()
+    if not ORDER.fullmatch(order):
+        raise InvalidInput(msg("remark.bad_order", order=order))
+    return order
+
+
+def remark_date(config: LedgerConfig, when: dt.datetime) -> str:
+    """The date that ends a remark, in the ledger's `[remarks] date_format` (…+小王/11.23)."""
+    return when.astimezone(config.tz).strftime(config.remarks.date_format)
+
+
+def roster_names(config: LedgerConfig) -> set[str]:
+    """The names remarks are signed with (former staff included: their remarks stay)."""
+    return {agent.name for agent in config.agents}
+
+
+@dataclass(frozen=True)
+class Added:
+    order: str
+    remark: Remark
+    created: bool  # the order's file is new
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.remark.text
+
+
+def add_remark(store: Store, actor: AgentEntry, when: dt.datetime, order: str, shape_name: str,
+               values: Mapping[str, object], buyer: str | None = None, *,
+               recorded: dt.datetime | None = None) -> Added:
+    """Render a remark signed by `actor` and dated `when`, and append it to the order's file.
+
+    The file is created for a new order. A balance deduction needs the buyer (the chain is per
+    buyer) and must continue the buyer's chain; everything is checked before anything is written.
+    `recorded` is when it was typed, for a back-dated remark (`--at`).
+    """
+    require(actor, "remark.add")
+    order = check_order(order)
+    shapes = load_shapes(store.ledger)
+    shape = shapes.find(shape_name)
+    config = store.ledger.config
+    text = shapes.render(shape, values, actor.name, remark_date(config, when))
+    remark = Remark(at=when, by=actor.id, kind=shape.name, text=text)
+    given_buyer = (buyer or "").strip() or None
+    warnings = [msg("remark.writer_rule", shape=shape.name, writer=msg(f"remark.writer.{shape.writer}"),
+                    who=actor.id, role=enum_label(actor.role))] if writer_mismatch(shape, actor.role.value) else []
+    with store.ledger.lock(exclusive=True, what=f"remark {order}"):
+        paths = store.files_named(REMARK, order)
+        existing = store.load(REMARK, paths[0]) if paths else None
+        assert existing is None or isinstance(existing, RemarkFile)
+        if existing is not None and existing.buyer and given_buyer and existing.buyer != given_buyer:
+            raise InvalidInput(msg("remark.other_buyer", order=order, buyer=existing.buyer, given=given_buyer))
+        if existing is not None and existing.remarks and when < existing.remarks[-1].at:
+            raise InvalidInput(msg("remark.at_before", at=when.isoformat(), last=existing.remarks[-1].at.isoformat()))
+        file_buyer = (existing.buyer if existing is not None else None) or given_buyer
+        if shape.name in DEDUCTIONS:
+            if file_buyer is None:
+                raise InvalidInput(msg("remark.buyer_needed", shape=shape.name))
+            _continues_chain(store, shapes, file_buyer, order, remark)
+        newly_named = given_buyer if existing is None or not existing.buyer else None
+        event = Event(at=when, by=actor.id, action="remarked", recorded_at=recorded, kind=shape.name,
+                      **({"buyer": newly_named} if newly_named and existing is not None else {}))
+        if existing is None:
+            store.create_named(REMARK, RemarkFile(id=order, created=when, buyer=given_buyer, remarks=[remark],
+                                                  events=[event]))
+        else:
+            store.update(REMARK, order, lambda f: f.with_event(event, buyer=file_buyer,
+                                                               remarks=[*f.remarks, remark]))
+    return Added(order, remark, existing is None, warnings)
+
+
+# ----- reading ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stored:
+    """One stored remark, where it is, and its values read back with its shape (None: it does not fit)."""
+
+    order: str
+    buyer: str | None
+    index: int
+    path: Path
+    remark: Remark
+    shape: Shape | None
+    values: dict[str, Any] | None
+
+
+def readable_remark_files(store: Store) -> tuple[list[tuple[RemarkFile, Path]], list[RecordError]]:
+    """Every remark file that reads, and what is wrong with the rest (a broken file must not blind the alerts)."""
+    good: list[tuple[RemarkFile, Path]] = []
+    bad: list[RecordError] = []
+    with store.ledger.lock(exclusive=False, what="remarks"):
+        for kind, path in store.iter_paths([REMARK]):
+            try:
+                record = store.load(kind, path)
+            except RecordError as err:
+                bad.append(err)
+                continue
+            assert isinstance(record, RemarkFile)
+            good.append((record, path))
+    return good, bad
+
+
+def stored_remarks(files: Iterable[tuple[RemarkFile, Path]], shapes: Shapes) -> list[Stored]:
+    """Every remark of `files` with its values, oldest first."""
+    out: list[Stored] = []
+    for record, path in files:
+        for index, remark in enumerate(record.remarks):
+            shape = shapes.get(remark.kind)
+            values = shapes.match(shape, remark.text) if shape is not None else None
+            out.append(Stored(record.id, record.buyer, index, path, remark, shape, values))
+    return sorted(out, key=lambda s: (s.remark.at, s.order, s.index))
+
+
+@dataclass(frozen=True)
+class RemarkFilter:
+    order: str | None = None
+    buyer: str | None = None
+    agent: str | None = None
+    kind: str | None = None
+    group: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def admits(self, item: Stored, tz: dt.tzinfo) -> bool:
+        day = item.remark.at.astimezone(tz).date()
+        return ((self.order is None or item.order == self.order)
+                and (self.buyer is None or item.buyer == self.buyer)
+                and (self.agent is None or item.remark.by == self.agent)
+                and (self.kind is None or item.remark.kind == self.kind)
+                and (self.group is None or (item.shape is not None and item.shape.group == self.group))
+                and (self.since is None or day >= self.since)
+                and (self.until is None or day <= self.until))
+
+
+def _registrations(items: list[Stored], marker: str) -> dict[tuple[str, int], Stored]:
+    """For each remark, the first later `marker` remark on the same order (which registers it)."""
+    by_order: dict[str, list[Stored]] = defaultdict(list)
+    for item in items:
+        by_order[item.order].append(item)
+    found: dict[tuple[str, int], Stored] = {}
+    for order, remarks in by_order.items():
+        remarks.sort(key=lambda s: s.index)
+        pending: list[Stored] = []
+        for item in remarks:
+            if item.remark.kind == marker and item.values is not None:
+                for waiting in pending:
+                    found[(order, waiting.index)] = item
+                pending = []
+            else:
+                pending.append(item)
+    return found
+
+
+# ----- refunds ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Refund:
+    order: str
+    index: int
+    path: Path
+    buyer: str | None
+    at: dt.datetime
+    by: str
+    agent: str  # the name the remark is signed with
+    shape: str
+    item: str
+    kind: str  # 折扣 or 邮费
+    amount: Decimal
+    via: str | None  # 支付宝 or 银行; None: claimed in the shop during the trade
+    account: str | None
+    holder: str | None
+    registered_at: dt.datetime | None = None
+    registered_by: str | None = None
+
+    @property
+    def to_register(self) -> bool:
+        return self.shape in REFUNDS_TO_REGISTER
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at is not None
+
+    def register_line(self, shapes: Shapes) -> str:
+        """The line sent to the register keeper: 渠道:ID 账户 实名 金额(原因_客服) (seed 退款登记发送格式)."""
+        if not self.to_register:
+            return ""
+        values: dict[str, object] = {"via": self.via, "buyer": self.buyer or self.order, "account": self.account,
+                                     "holder": self.holder, "amount": self.amount, "reason": f"{self.item}{self.kind}"}
+        shape = shapes.get(REGISTER_LINE)
+        if shape is not None and self.holder:
+            try:
+                return shapes.render(shape, values, self.agent, "")
+            except InvalidInput:
+                pass  # a buyer ID holding a separator: written plainly below
+        parts = [f"{self.via}:{self.buyer or self.order}", self.account or "", self.holder or "",
+                 f"{format_money(self.amount)}元({self.item}{self.kind}_{self.agent})"]
+        return " ".join(p for p in parts if p)
+
+
+def refunds_from(items: list[Stored]) -> list[Refund]:
+    registrations = _registrations(items, REFUND_REGISTERED)
+    out: list[Refund] = []
+    for item in items:
+        if item.remark.kind not in REFUNDS or item.values is None:
+            continue
+        v = item.values
+        registration = registrations.get((item.order, item.index)) if item.remark.kind in REFUNDS_TO_REGISTER else None
+        out.append(Refund(
+            order=item.order, index=item.index, path=item.path, buyer=item.buyer, at=item.remark.at,
+            by=item.remark.by, agent=str(v.get("agent", "")), shape=item.remark.kind, item=str(v["item"]),
+            kind=str(v["kind"]), amount=v["amount"], via=v.get("via"), account=v.get("account"),
+            holder=v.get("holder"),
+            registered_at=registration.remark.at if registration else None,
+            registered_by=registration.remark.by if registration else None,
+        ))
+    return out
+
+
+# ----- balance deductions ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Deduction:
+    order: str
+    index: int
+    path: Path
+    buyer: str | None
+    at: dt.datetime
+    by: str
+    agent: str
+    shape: str
+    amount: Decimal
+    remaining: Decimal
+    # A *_notified remark repeating the deduction remarked at this index of the same order.
+    repeats: int | None = None
+    registered_at: dt.datetime | None = None
+    registered_by: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at is not None
+
+    @property
+    def where(self) -> str:
+        return f"{self.order}#{self.index + 1}"
+
+
+def deductions_from(items: list[Stored]) -> list[Deduction]:
+    registrations = _registrations(items, BALANCE_REGISTERED)
+    out: list[Deduction] = []
+    seen: dict[str, list[Deduction]] = defaultdict(list)
+    for item in items:
+        if item.remark.kind not in DEDUCTIONS or item.values is None:
+            continue
+        amount: Decimal = item.values["amount"]
+        remaining: Decimal = item.values.get("balance", Decimal("0.00"))
+        repeats = None
+        if item.remark.kind in NOTIFIED:
+            repeats = next((d.index for d in seen[item.order]
+                            if d.repeats is None and (d.amount, d.remaining) == (amount, remaining)), None)
+        registration = registrations.get((item.order, item.index))
+        deduction = Deduction(
+            order=item.order, index=item.index, path=item.path, buyer=item.buyer, at=item.remark.at,
+            by=item.remark.by, agent=str(item.values.get("agent", "")), shape=item.remark.kind, amount=amount,
+            remaining=remaining, repeats=repeats,
+            registered_at=registration.remark.at if registration else None,
+            registered_by=registration.remark.by if registration else None,
+        )
+        seen[item.order].append(deduction)
+        out.append(deduction)
+    return out
+
+
+@dataclass(frozen=True)
+class Link:
+    """One deduction on a buyer's chain, with what the previous one says it should leave."""
+
+    deduction: Deduction
+    previous: Deduction | None
+
+    @property
+    def expected(self) -> Decimal | None:
+        return None if self.previous is None else self.previous.remaining - self.deduction.amount
+
+    @property
+    def broken(self) -> bool:
+        return self.expected is not None and self.expected != self.deduction.remaining
+
+
+def chains(deductions: Iterable[Deduction]) -> dict[str, list[Link]]:
+    """Per buyer, the deductions in time order, each linked to the one before."""
+    by_buyer: dict[str, list[Deduction]] = defaultdict(list)
+    for deduction in deductions:
+        if deduction.buyer is not None and deduction.repeats is None:
+            by_buyer[deduction.buyer].append(deduction)
+    out: dict[str, list[Link]] = {}
+    for buyer, items in by_buyer.items():
+        items.sort(key=lambda d: (d.at, d.order, d.index))
+        out[buyer] = [Link(d, items[i - 1] if i else None) for i, d in enumerate(items)]
+    return out
+
+
+def _break_message(link: Link) -> str:
+    previous = link.previous
+    assert previous is not None
+    assert link.expected is not None
+    return msg("remark.chain_break", buyer=link.deduction.buyer, remaining=format_money(link.deduction.remaining),
+               expected=format_money(link.expected), previous=format_money(previous.remaining),
+               amount=format_money(link.deduction.amount), where=previous.where,
+               day=previous.at.strftime("%Y-%m-%d %H:%M"))
+
+
+def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark) -> None:
+    """Refuse a deduction that would break the buyer's chain, before or after it."""
+    files, _ = readable_remark_files(store)
+    files = [(f, p) for f, p in files if f.buyer == buyer or f.id == order]
+    items = stored_remarks(files, shapes)
+    index = next((len(f.remarks) for f, _ in files if f.id == order), 0)
+    shape = shapes.get(remark.kind)
+    new = Stored(order, buyer, index, Path(), remark, shape, shapes.match(shape, remark.text) if shape else None)
+    items = [*[i if i.order != order else Stored(i.order, buyer, i.index, i.path, i.remark, i.shape, i.values)
+               for i in items], new]
+    for link in chains(deductions_from(items)).get(buyer, []):
+        touches = (link.deduction.order, link.deduction.index) == (order, index) or (
+            link.previous is not None and (link.previous.order, link.previous.index) == (order, index))
+        if touches and link.broken:
+            raise InvalidInput(_break_message(link))
+
+
+def readable(store: Store) -> tuple[Shapes, list[Stored], list[RecordError]]:
+    """The ledger's shapes, every stored remark (oldest first) and the files that could not be read."""
+    shapes = load_shapes(store.ledger)
+    files, broken = readable_remark_files(store)
+    return shapes, stored_remarks(files, shapes), broken
+
+
+def refunds(store: Store) -> list[Refund]:
+    """Every refund remark (for the register and the reports): date, amount, agent, registered or not."""
+    return refunds_from(readable(store)[1])
+
+
+def deductions(store: Store) -> list[Deduction]:
+    """Every balance deduction (for the reports): date, amount, remaining, agent, registered or not."""
+    return deductions_from(readable(store)[1])
+
+
+def register(store: Store, actor: AgentEntry, when: dt.datetime, order: str, marker: str,
+             *, recorded: dt.datetime | None = None) -> Added:
+    """Write 退款已登记 / 余额已登记 on an order that has something unregistered (else exit 2)."""
+    require(actor, "refund.register")
+    order = check_order(order)
+    with store.ledger.lock(exclusive=True, what=f"register {order}"):
+        _shapes, items, _ = readable(store)
+        on_order = [i for i in items if i.order == order]
+        if not on_order:
+            raise InvalidInput(msg("remark.no_order", order=order))
+        if marker == REFUND_REGISTERED:
+            waiting = any(r.to_register and not r.registered for r in refunds_from(on_order))
+        else:
+            waiting = any(d.repeats is None and not d.registered for d in deductions_from(on_order))
+        if not waiting:
+            raise InvalidInput(msg(f"remark.nothing_to_register.{marker}", order=order))
+        return add_remark(store, actor, when, order, marker, {}, recorded=recorded)
+
+
+# ----- alerts ----------------------------------------------------------------------------------
+
+def _limit(text: str) -> dt.timedelta:
+    duration = Duration.parse(text)
+    return dt.timedelta(days=duration.days, seconds=duration.seconds)
+
+
+def remark_alerts(store: Store, now: dt.datetime) -> Iterator[Alert]:
+    """Refunds and balance deductions left unregistered past `[remarks]`'s limits, for the agent who wrote
+    them; an unreadable remark file is itself an alert (so that it never silences cron)."""
+    from csctl.domain.alerts import Alert
+
+    settings = store.ledger.config.remarks
+    _shapes, items, broken = readable(store)
+    refund_limit, balance_limit = _limit(settings.refund_register_within), _limit(settings.balance_register_within)
+    for refund in refunds_from(items):
+        if refund.to_register and not refund.registered and refund.at + refund_limit <= now:
+            subject = f"{refund.item} {refund.kind} {format_money(refund.amount)} → {refund.via} {refund.account}"
+            yield Alert("refund.unregistered", refund.order, refund.by, refund.at + refund_limit, subject)
+    for deduction in deductions_from(items):
+        if deduction.repeats is None and not deduction.registered and deduction.at + balance_limit <= now:
+            subject = msg("remark.deduction_subject", buyer=deduction.buyer or "-",
+                          amount=format_money(deduction.amount), remaining=format_money(deduction.remaining))
+            yield Alert("balance.unregistered", deduction.order, deduction.by, deduction.at + balance_limit, subject)
+    for err in broken:
+        yield Alert("record.unreadable", store.ledger.relative(err.path), None, now,
+                    f"{err.line}: {err.message}" if err.line else err.message)
+
+
+# ----- check -------------------------------------------------------------------------------
+
+def rule_remark_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """Each remark has its `remarked` event, in the same order, by the same person, at the same time."""
+    assert isinstance(record, RemarkFile)
+    events = [(i, e) for i, e in enumerate(record.events) if e.action == "remarked"]
+    for index, remark in enumerate(record.remarks):
+        if index >= len(events):
+            yield Finding(("remarks", index), msg("remark.no_event", index=index))
+            continue
+        event_index, event = events[index]
+        if (event.by, event.at, event.extras.get("kind")) != (remark.by, remark.at, remark.kind):
+            yield Finding(("events", event_index), msg("remark.event_differs", index=index, event=event_index))
+    for event_index, _ in events[len(record.remarks):]:
+        yield Finding(("events", event_index), msg("remark.event_without_remark", event=event_index))
+
+
+REMARK_RULES: tuple[Rule, ...] = (rule_remark_history,)
+
+
+class RemarkRules:
+    """`check` across the remark files: each text against its shape, the writer rule, the balance chains.
+
+    Uses the ledger's own shapes, found from the files it sees; the chains are built from every remark
+    file of the ledger, so that checking one file judges it against the whole chain.
+    """
+
+    def __init__(self) -> None:
+        self.ledger: Ledger | None = None
+        self.shapes: Shapes | None = None
+        self.looked = False
+        self.findings: list[tuple[Path, Finding]] = []
+        self.seen: set[Path] = set()
+
+    def _load(self, path: Path) -> bool:
+        """The ledger and its shapes, once; a broken template is itself a finding."""
+        if self.looked:
+            return self.shapes is not None
+        self.looked = True
+        try:
+            self.ledger = find_ledger(None, {}, path.parent)
+            self.ledger.config  # noqa: B018 - read now: a broken csctl.toml is reported by check itself
+        except CsctlError:
+            self.ledger = None
+            return False
+        try:
+            self.shapes = load_shapes(self.ledger)
+        except TemplateError as err:
+            self.findings.append((err.path, Finding(err.loc, err.message)))
+        except RecordError as err:
+            self.findings.append((err.path, Finding((), f"line {err.line}: {err.message}" if err.line
+                                                    else err.message)))
+        return self.shapes is not None
+
+    def see(self, record: Record, path: Path) -> None:
+        assert isinstance(record, RemarkFile)
+        self.seen.add(path.resolve())
+        if not self._load(path):
+            return
+        assert self.shapes is not None
+        assert self.ledger is not None
+        config = self.ledger.config
+        names = roster_names(config)
+        for index, remark in enumerate(record.remarks):
+            loc = ("remarks", index, "text")
+            shape = self.shapes.get(remark.kind)
+            if shape is None:
+                self.findings.append((path, Finding(("remarks", index, "kind"),
+                                                    msg("remark.unknown_kind", index=index, kind=remark.kind))))
+                continue
+            if self.shapes.match(shape, remark.text, names) is None:
+                other = self.shapes.parse(remark.text, names)
+                if other is not None:
+                    message = msg("remark.other_shape", index=index, kind=remark.kind, other=other.shape.name)
+                else:
+                    why = self.shapes.departure_from(shape, remark.text, names).describe()
+                    message = msg("remark.unfit", index=index, why=why)
+                self.findings.append((path, Finding(loc, message)))
+            writer = config.agent(remark.by)
+            if writer is not None and writer_mismatch(shape, writer.role.value):
+                self.findings.append((path, Finding(("remarks", index, "by"), msg(
+                    "remark.writer_rule", shape=shape.name, writer=msg(f"remark.writer.{shape.writer}"),
+                    who=writer.id, role=enum_label(writer.role)), True)))
+
+    def finish(self) -> Iterator[tuple[Path, Finding]]:
+        yield from self.findings
+        if self.ledger is None or self.shapes is None:
+            return
+        _, items, _ = readable(Store(self.ledger))
+        for links in chains(deductions_from(items)).values():
+            for link in links:
+                if link.broken and link.deduction.path.resolve() in self.seen:
+                    yield link.deduction.path, Finding(("remarks", link.deduction.index, "text"),
+                                                       _break_message(link))
