@@ -84,6 +84,9 @@ MONEY = st.decimals(
 )
 # Money as a file holds it (a string) or as code passes it (a Decimal, an int).
 MONEY_INPUT = MONEY | MONEY.map(format_money) | st.integers(-(10**12) + 1, 10**12 - 1)
+POSITIVE_MONEY_INPUT = MONEY_INPUT.filter(lambda amount: Decimal(amount) > 0)
+ITEM_CODES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,11}", fullmatch=True)
+DIGESTS = st.from_regex(r"[0-9a-f]{64}", fullmatch=True)
 INT64 = st.integers(-(2**63), 2**63 - 1)
 PHONES = st.from_regex(r"\+?[0-9][0-9 -]{4,19}", fullmatch=True)
 ACTIONS = st.from_regex(r"[a-z][a-z0-9_.-]{0,15}", fullmatch=True)
@@ -146,24 +149,34 @@ STRATEGIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "buyer": words(),
             "agent": texts(),
             "address": words(),
-            "amount": MONEY_INPUT,
+            "amount": POSITIVE_MONEY_INPUT,
             "items": st.lists(
                 st.fixed_dictionaries(
-                    {"code": words(), "size": words(), "qty": st.integers(1, 2**63 - 1)}
+                    {"code": ITEM_CODES, "size": st.from_regex(r"[^:\s]{1,6}", fullmatch=True),
+                     "qty": st.integers(1, 2**63 - 1)}
                 ),
                 min_size=1, max_size=4,
             ),
         },
         {
-            **_optional_texts("shop_trade", "customer", "waybill"),
+            **_optional_texts("customer", "reference", "verified_by", "waybill"),
+            "shop_trade": optional(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True)),
             "status": enum_keys(RemittanceStatus),
             "shop_ordered": st.booleans(),
             "not_duplicate_of": TEXT_LISTS,
-            "payment": optional(st.fixed_dictionaries({
-                "date": st.dates(), "method": words(), "bank": words(), "amount": MONEY_INPUT,
-            })),
+            "payments": st.lists(st.fixed_dictionaries({
+                "date": st.dates(), "method": words(), "bank": words(), "amount": POSITIVE_MONEY_INPUT,
+            }), max_size=3),
         },
         "R",
+    ),
+    "review": record_data(
+        {
+            "fingerprint": DIGESTS,
+            "reviewed_by": texts(),
+        },
+        {"entries": st.lists(st.fixed_dictionaries({"id": texts(), "digest": DIGESTS}), max_size=4)},
+        None,
     ),
     "remark": record_data(
         {},
@@ -429,10 +442,6 @@ def _targets(document: dict[str, Any]) -> tuple[list[tuple[tuple[Any, ...], str,
             for index, block in enumerate(value):
                 targets.extend(((key, index, sub), f"{sub} = ", f"zz_{sub} = ") for sub in block)
             expected[key] = [_renamed(block) for block in value]
-        elif isinstance(value, dict):  # a sub-table such as [payment]
-            targets.append(((key,), f"[{key}]", f"[zz_{key}]"))
-            targets.extend(((key, sub), f"{sub} = ", f"zz_{sub} = ") for sub in value)
-            expected[f"zz_{key}"] = _renamed(value)
         else:
             targets.append(((key,), f"{key} = ", f"zz_{key} = "))
             expected[f"zz_{key}"] = value

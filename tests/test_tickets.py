@@ -663,11 +663,11 @@ def test_alerts_list_overdue_work_for_the_responsible_agent(desk: Desk) -> None:
     assert result.exit_code == 1, result.stderr
     rows = json.loads(result.stdout)
     assert rows == [
-        {"alert": "ticket.resolution", "record": slow, "agent": "mei", "due": at("11-23", "13:30"),
+        {"alert": "ticket.resolution", "record": slow, "agent": "mei", "role": None, "due": at("11-23", "13:30"),
          "late_by": "1d 22:30", "subject": "紧急停卡"},
-        {"alert": "ticket.callback", "record": callback, "agent": "wang", "due": at("11-24", "10:00"),
+        {"alert": "ticket.callback", "record": callback, "agent": "wang", "role": None, "due": at("11-24", "10:00"),
          "late_by": "1d 2:00", "subject": "退款未到账"},
-        {"alert": "ticket.response", "record": silent, "agent": "wang", "due": at("11-25", "11:30"),
+        {"alert": "ticket.response", "record": silent, "agent": "wang", "role": None, "due": at("11-25", "11:30"),
          "late_by": "0:30", "subject": "无人回复"},
     ]
     table = desk.run("alerts", now=now)

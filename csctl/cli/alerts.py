@@ -7,7 +7,7 @@ import click
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
 from csctl.cli.render import Column, fields_text, rows_text
-from csctl.i18n import msg
+from csctl.i18n import enum_label, msg
 
 
 @click.command()
@@ -20,14 +20,18 @@ def alerts(app: App, agent: str | None, style: str) -> None:
     from csctl.domain.deadlines import clockwork
 
     now = app.now()
-    wanted = app.roster_id(agent) if agent else None
-    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now) if not wanted or a.agent == wanted]
-    rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "due": a.due,
-             "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject} for a in found]
-    columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"),
-               Column("agent", "h.agent", lambda who: who or msg("h.unassigned")),
-               Column("due", "h.due"), Column("late_by", "h.late_by"),
-               Column("subject", "h.subject")]
+    wanted = app.ledger.config.agent(app.roster_id(agent)) if agent else None
+    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now)
+             if wanted is None or a.addressed_to(wanted)]
+    rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "role": a.role, "due": a.due,
+             "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject,
+             "responsible": a.agent or (msg("h.role_all", role=enum_label(a.role)) if a.role else None)}
+            for a in found]
+    # JSON keeps `agent` and `role` apart for scripts; people read one "responsible" column.
+    who = [Column("agent", "h.agent"), Column("role", "h.role")] if style == "json" else [
+        Column("responsible", "h.agent", lambda text: text or msg("h.unassigned"))]
+    columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"), *who,
+               Column("due", "h.due"), Column("late_by", "h.late_by"), Column("subject", "h.subject")]
     if rows or style == "json":
         click.echo(rows_text(rows, columns, style), nl=False)
     else:

@@ -32,7 +32,7 @@ COMMANDS: dict[str, str] = {
     "agent": "csctl.cli.setup:agent",
     "git-setup": "csctl.cli.gitcmds:git_setup",
     "ticket": "csctl.cli.tickets:ticket",
-    "remit": "csctl.cli.pending:remit",
+    "remit": "csctl.cli.remittances:remit",
     "remark": "csctl.cli.remarks:remark",
     "refund": "csctl.cli.remarks:refund",
     "balance": "csctl.cli.remarks:balance",

@@ -13,7 +13,6 @@ from csctl.errors import CsctlError
 
 # group -> (issue that builds it, what it will hold)
 LATER: dict[str, tuple[int, str]] = {
-    "remit": (4, "Remittances: new/list/show/paid/verify/ship/cancel/pending/register/review."),
     "report": (7, "Summaries: daily/weekly/monthly/agents."),
 }
 
@@ -30,5 +29,4 @@ def _not_built(name: str) -> click.Command:
     return command
 
 
-remit = _not_built("remit")
 report = _not_built("report")

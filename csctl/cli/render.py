@@ -94,3 +94,38 @@ FIELD_COLUMNS = [Column("field", "h.field"), Column("value", "h.value")]
 def fields_text(rows: Sequence[dict[str, Any]], style: str) -> str:
     """A record shown as one `field | value` row per field (`show` commands)."""
     return rows_text(rows, FIELD_COLUMNS, style)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One section of a workbook: a title and its rows."""
+
+    title: str
+    rows: Sequence[dict[str, Any]]
+    columns: Sequence[Column]
+
+
+def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+    """A workbook with one sheet per section; money stays a number (two places), so Excel can sum it."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # only a workbook written pays for it
+
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in sheets:
+        page = book.create_sheet(sheet.title[:31])  # Excel's limit on a sheet name
+        page.append([msg(c.header) for c in sheet.columns])
+        for row in sheet.rows:
+            page.append([_cell(row.get(c.key), c) for c in sheet.columns])
+        for cells in page.iter_rows(min_row=2):
+            for cell in cells:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = "0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any, column: Column) -> Any:
+    if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and column.show is None:
+        return value
+    return (column.show or display)(value)

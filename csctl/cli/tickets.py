@@ -12,7 +12,7 @@ from csctl.cli.options import at_option, format_option
 from csctl.cli.render import Column, display, fields_text, rows_text, to_json
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
-from csctl.domain.clock import parse_moment, when_done
+from csctl.domain.clock import Moment, parse_moment, when_done
 from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
 from csctl.domain.privacy import masked
@@ -31,12 +31,11 @@ def ticket() -> None:
     """Tickets (工单): intake, judgement, assignment, handling, callback (SPEC §3)."""
 
 
-def _moment(app: App, at: str | None) -> flow.Moment:
-    at_time, recorded = when_done(at, app.ledger.config.tz)
-    return flow.Moment(at_time, recorded)
+def _moment(app: App, at: str | None) -> Moment:
+    return when_done(at, app.ledger.config.tz)
 
 
-def _change(app: App, ticket_id: str, at: str | None, change: Callable[[Ticket, flow.Moment], Ticket]) -> Ticket:
+def _change(app: App, ticket_id: str, at: str | None, change: Callable[[Ticket, Moment], Ticket]) -> Ticket:
     """Read the ticket fresh under the lock, apply one move, write it; print its ID."""
     record_id = app.store.resolve_id(TICKET, ticket_id)
     when = _moment(app, at)

@@ -1,7 +1,10 @@
 """`csctl alerts`: everything overdue now, for the person responsible (SPEC §3 time rules).
 
-Each workflow contributes its alerts; tickets: a first response or a
-resolution past its deadline, and callbacks due.
+Each workflow contributes its alerts. Tickets: a first response or a
+resolution past its deadline, and callbacks due. Remittances: a payment notice
+unverified past the limit (back to the agent who took the order), a paid
+amount that differs from the order, a possible duplicate order, and register
+days not signed off by a supervisor (or changed since).
 """
 
 from __future__ import annotations
@@ -10,20 +13,30 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, timing
 from csctl.domain.tickets import readable_tickets
-from csctl.models.config import LedgerConfig
-from csctl.models.records import Ticket
+from csctl.i18n import msg
+from csctl.models.base import format_money
+from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.models.records import Remittance, Ticket
 from csctl.storage.store import Store
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # stable key: ticket.response, ticket.resolution, ticket.callback, record.unreadable
+    # Stable keys: ticket.response, ticket.resolution, ticket.callback, remit.stale, remit.amount,
+    # remit.duplicate, remit.unreviewed, record.unreadable.
+    kind: str
     record: str
     agent: str | None
     due: dt.datetime
     subject: str
+    # Addressed to everyone of a role (a register day waits for any supervisor), when `agent` is None.
+    role: Role | None = None
+
+    def addressed_to(self, agent: AgentEntry) -> bool:
+        return self.agent == agent.id or (self.agent is None and self.role is agent.role)
 
     def late_by(self, now: dt.datetime) -> dt.timedelta:
         return now - self.due
@@ -39,11 +52,40 @@ def ticket_alerts(ticket: Ticket, config: LedgerConfig, clock: Clockwork, now: d
         yield Alert("ticket.callback", ticket.id, t.callback_agent, t.callback_due, ticket.subject)
 
 
+def remittance_alerts(store: Store, remits: list[Remittance], now: dt.datetime) -> Iterator[Alert]:
+    config = store.ledger.config
+    clock = remit_flow.verify_clock(config)
+    for remit in remits:
+        subject = f"{remit.buyer} {format_money(remit.amount)}"
+        due = remit_flow.verify_due(remit, config, clock)
+        if due is not None and remit_flow.stale(remit, config, now, clock):
+            yield Alert("remit.stale", remit.id, remit.agent, due, subject)
+        total = remit_flow.paid_total(remit)
+        if remit.status is remit_flow.PAID and total != remit.amount:
+            notice = next(e for e in remit.events if e.action == "paid")
+            yield Alert("remit.amount", remit.id, remit.agent, notice.at,
+                        msg("remit.amount_differs", id=remit.id, paid=format_money(total),
+                            amount=format_money(remit.amount)))
+    by_id = {r.id: r for r in remits}
+    for pair in remit_flow.duplicates(remits, config):
+        second = by_id[pair.second]
+        yield Alert("remit.duplicate", second.id, second.agent, second.created,
+                    msg(f"remit.duplicate_{pair.reason}", id=second.id, other=pair.first))
+    today = now.astimezone(config.tz).date()
+    for day, state in remit_flow.unreviewed_days(store, remits, today):
+        end = remit_flow.day_bounds(day, config)[1]
+        subject = (msg("remit.review_changed", ids=", ".join(state.changed)) if state.review
+                   else msg("remit.review_missing"))
+        yield Alert("remit.unreviewed", day.isoformat(), None, end, subject, Role.SUPERVISOR)
+
+
 def all_alerts(store: Store, clock: Clockwork, now: dt.datetime) -> list[Alert]:
     """Everything due by `now`; a record that cannot be read is itself an alert."""
     config = store.ledger.config
     tickets, broken = readable_tickets(store)
     found = [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
+    remits, broken_remits = remit_flow.readable_remittances(store)
+    found += remittance_alerts(store, remits, now)
     found += [Alert("record.unreadable", store.ledger.relative(err.path), None, now,
-                    f"{err.line}: {err.message}" if err.line else err.message) for err in broken]
+                    f"{err.line}: {err.message}" if err.line else err.message) for err in [*broken, *broken_remits]]
     return sorted(found, key=lambda a: (a.due, a.record, a.kind))

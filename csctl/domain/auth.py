@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, tuple[frozenset[Role], str, str]] = {
     "remit.verify": (frozenset({SUPERVISOR}), "核实货款到账", "verify that a remittance arrived"),
     "remit.ship": (frozenset({SUPERVISOR, AGENT, ASSISTANT}), "汇款单发货", "ship remittance orders"),
     "remit.cancel": (frozenset({SUPERVISOR, AGENT}), "取消汇款单", "cancel remittance orders"),
+    "remit.note": (frozenset({SUPERVISOR, AGENT, ASSISTANT}), "备注汇款单", "add notes to remittances"),
     "remit.review": (frozenset({SUPERVISOR}), "审核汇款销售记录表", "review the daily register"),
     "remark.add": (frozenset({SUPERVISOR, AGENT, ASSISTANT}), "写备注", "write remarks"),
     "refund.register": (frozenset({SUPERVISOR, AGENT, ASSISTANT}), "登记退款", "register refunds"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from csctl.errors import InvalidInput
@@ -33,12 +34,19 @@ def now(tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.now(tz).replace(microsecond=0)
 
 
-def when_done(at: str | None, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime | None]:
-    """(`at`, `recorded_at`) for an event: `--at` back-dates an action, never forward-dates it."""
+class Moment(NamedTuple):
+    """When an action happened (`--at`) and, if that was earlier, when it was recorded."""
+
+    at: dt.datetime
+    recorded: dt.datetime | None = None
+
+
+def when_done(at: str | None, tz: ZoneInfo) -> Moment:
+    """The moment of an event: `--at` back-dates an action, never forward-dates it."""
     current = now(tz)
     if at is None:
-        return current, None
+        return Moment(current)
     moment = parse_moment(at, tz, "--at").astimezone(tz)
     if moment > current:
         raise InvalidInput(f"--at: {at} is in the future (now is {current.isoformat()})")
-    return moment, (current if moment != current else None)
+    return Moment(moment, current if moment != current else None)

@@ -47,8 +47,9 @@ class WallClock:
         return start + dt.timedelta(days=days)
 
 
-def clockwork(config: LedgerConfig) -> Clockwork:
-    if config.tickets.count == "calendar":
+def clockwork(config: LedgerConfig, count: str | None = None) -> Clockwork:
+    """The clock limits are counted on: `count` ("working" or "calendar"), else the tickets' setting."""
+    if (count or config.tickets.count) == "calendar":
         return WallClock()
     return WorkCalendar.from_settings(config.calendar, config.tz)
 

@@ -21,6 +21,7 @@ from csctl.domain.kb import KB_RULES
 from csctl.domain.merge import driver_warning
 from csctl.domain.phrases import Phrases
 from csctl.domain.remarks import REMARK_RULES, RemarkRules
+from csctl.domain.remittances import REMITTANCE_RULES
 from csctl.domain.tickets import TICKET_RULES, FollowUpLinks
 from csctl.errors import CsctlError, Problem, RecordError
 from csctl.i18n import msg
@@ -77,7 +78,7 @@ def _stamp(value: dt.datetime) -> str:
 COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
 # Each workflow's own rules, under its kind's name.
 RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES, "kb": KB_RULES,
-                                             "customer": CUSTOMER_RULES,
+                                             "customer": CUSTOMER_RULES, "remittance": REMITTANCE_RULES,
                                              "remark": REMARK_RULES}
 # Rules across the records of a kind, made fresh for each check.
 LEDGER_RULES: dict[str, tuple[Callable[[], LedgerRule], ...]] = {"ticket": (FollowUpLinks,), "remark": (RemarkRules,)}

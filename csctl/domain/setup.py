@@ -104,6 +104,16 @@ callback_kinds = ["complaint"]
 # true: refuse forbidden words (templates/phrases.toml) instead of warning.
 strict_language = false
 
+[remittances]
+# A payment notice not verified this long after it was registered becomes an alert for
+# the agent who took the order (seed: 三天内未核实). Counted on the wall clock
+# ("calendar") or in working days of the calendar ("working").
+verify_within = "3d"
+count = "calendar"
+# Two open orders of one buyer for the same amount this close together are flagged
+# as a possible duplicate (as are two open orders of one buyer for the same items).
+duplicate_window = "3d"
+
 # The team (SPEC §2). `name` is the name written in remarks (客服名), `staff_no`
 # the number said on the phone (工号). role: admin, supervisor, agent,
 # assistant, tech, viewer.

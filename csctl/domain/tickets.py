@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.clock import Moment
 from csctl.domain.privacy import revealed_fields
 from csctl.errors import IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
@@ -200,14 +201,6 @@ def _text(value: str, field: str) -> str:
     if not value:
         raise InvalidInput(msg("ticket.empty", field=field))
     return value
-
-
-@dataclass(frozen=True)
-class Moment:
-    """When an action happened (`--at`) and, if that was earlier, when it was recorded."""
-
-    at: dt.datetime
-    recorded: dt.datetime | None = None
 
 
 def judge(ticket: Ticket, actor: AgentEntry, when: Moment, *, valid: bool, department: str | None,

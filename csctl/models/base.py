@@ -88,6 +88,16 @@ Money = Annotated[
 ]
 
 
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError(f"must be more than zero: {format_money(value)}")
+    return value
+
+
+# An amount of money that changes hands: an order, a transfer.
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+
+
 @functools.cache
 def _fixed_zone(offset: dt.timedelta) -> dt.timezone:
     return dt.timezone(offset)

@@ -125,6 +125,7 @@ def _duration_text(value: str) -> str:
 
 DurationText = Annotated[str, AfterValidator(_duration_text)]
 
+
 # strftime directives a remark's date may use: csctl reads the date back out of remark text.
 _DATE_DIRECTIVES = re.compile(r"%[YymdHM%]")
 
@@ -148,8 +149,6 @@ class RemarkSettings(Model):
         if "%d" not in value or "\n" in value:
             raise ValueError(f"{value!r}: a remark's date needs the day (%d) on one line, e.g. %m.%d")
         return value
-TICKET_KINDS = ("consultation", "complaint", "suggestion", "requirement", "maintenance", "business")
-URGENCIES = ("low", "normal", "high", "urgent")
 TICKET_KINDS = ("consultation", "complaint", "suggestion", "requirement", "maintenance", "business")
 URGENCIES = ("low", "normal", "high", "urgent")
 
@@ -198,6 +197,19 @@ class TicketSettings(Model):
         return [Duration.parse(limits[k]) for k in keys if k in limits]
 
 
+class RemittanceSettings(Model):
+    """Bank-transfer orders (seed 001 汇款流程): how long a payment notice may wait for verification."""
+
+    # 付款通知三天内未核实: back to the agent who took the order.
+    verify_within: DurationText = "3d"
+    # "calendar": days on the wall clock; "working": working days of the calendar.
+    count: Literal["working", "calendar"] = "calendar"
+    # Two open orders of one buyer for the same amount this close together look like one order twice.
+    duplicate_window: DurationText = "3d"
+    # Register days before this date predate the daily review (a ledger started mid-year).
+    reviews_from: dt.date | None = None
+
+
 class GitSettings(Model):
     autocommit: bool = False
 
@@ -214,6 +226,7 @@ class LedgerConfig(Model):
     git: GitSettings = Field(default_factory=GitSettings)
     lock: LockSettings = Field(default_factory=LockSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    remittances: RemittanceSettings = Field(default_factory=RemittanceSettings)
     agents: list[AgentEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from csctl.models.base import Record
-from csctl.models.records import Customer, KbEntry, RemarkFile, Remittance, Ticket
+from csctl.models.records import Customer, KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 
 AGENT = "agent"
 
@@ -34,9 +34,11 @@ REMITTANCE = Kind(
     references={"agent": AGENT, "customer": "customer", "not_duplicate_of": "remittance"},
 )
 REMARK = Kind("remark", "remarks", RemarkFile, None, dated=True)
+# Named by the day it signs off, `2026-11-20`.
+REVIEW = Kind("review", "reviews", RegisterReview, None, dated=True, references={"reviewed_by": AGENT})
 CUSTOMER = Kind("customer", "customers", Customer, "C", dated=False)
 KB = Kind("kb", "kb", KbEntry, "K", dated=False, references={"author": AGENT})
 
-KINDS: dict[str, Kind] = {k.name: k for k in (TICKET, REMITTANCE, REMARK, CUSTOMER, KB)}
+KINDS: dict[str, Kind] = {k.name: k for k in (TICKET, REMITTANCE, REMARK, CUSTOMER, KB, REVIEW)}
 KIND_BY_FOLDER: dict[str, Kind] = {k.folder: k for k in KINDS.values()}
 KIND_BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values() if k.prefix}

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from csctl.models.base import BLANK_PATTERN, LabeledEnum, Model, Money, Record, Stamp
+from csctl.models.base import BLANK_PATTERN, LabeledEnum, Model, PositiveMoney, Record, Stamp
 
 Text = Annotated[str, Field(min_length=1, pattern=BLANK_PATTERN)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
@@ -102,31 +102,55 @@ class RemittanceStatus(LabeledEnum):
 
 
 class Item(Model):
-    code: Text
-    size: Text
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]  # 货号
+    size: Annotated[str, Field(min_length=1, pattern=r"^[^:\s]+$")]  # 码数
     qty: Annotated[int, Field(ge=1)]
 
 
 class Payment(Model):
+    """A payment notice (收到汇款): what the buyer says was sent; verification confirms it arrived."""
+
     date: dt.date
     method: Text
     bank: Text
-    amount: Money
+    amount: PositiveMoney
 
 
 class Remittance(Record):
+    """A bank-transfer order (汇款订单). `status`, `payments`, `reference`, `verified_by` and `waybill`
+    are replayed from the history."""
+
     buyer: Text
     agent: str
     address: Text
-    amount: Money
+    amount: PositiveMoney
     status: RemittanceStatus = RemittanceStatus.ORDERED
     shop_ordered: bool = False
-    shop_trade: str | None = None
+    shop_trade: Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$")] | None = None
     customer: str | None = None
+    reference: str | None = None
+    verified_by: str | None = None
     waybill: str | None = None
     not_duplicate_of: list[str] = Field(default_factory=list)
-    payment: Payment | None = None
     items: Annotated[list[Item], Field(min_length=1)]
+    payments: list[Payment] = Field(default_factory=list)
+
+
+class ReviewEntry(Model):
+    id: str
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RegisterReview(Record):
+    """The supervisor's sign-off (审核) of one day's remittance register; `id` is the day, `2026-11-20`.
+
+    `entries` holds a digest of each remittance as that day left it, so a later
+    edit of a signed day shows which record changed.
+    """
+
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    reviewed_by: str
+    entries: list[ReviewEntry] = Field(default_factory=list)
 
 
 class Remark(Model):
@@ -182,10 +206,12 @@ __all__ = [
     "KbEntry",
     "KbStatus",
     "Payment",
+    "RegisterReview",
     "Remark",
     "RemarkFile",
     "Remittance",
     "RemittanceStatus",
+    "ReviewEntry",
     "Stamp",
     "Ticket",
     "TicketKind",

@@ -1,0 +1,552 @@
+"""Remittances (汇款流程, seed 001 第五篇 第二章节): bank-transfer orders from order to shipping.
+
+The history is the truth, as for tickets: `replay` walks a remittance's events
+through `MOVES` and derives the stored `status`, `payments`, `reference`,
+`verified_by`, `waybill` and `not_duplicate_of`. Money is Decimal end to end;
+a paid amount that differs from the order is kept as the buyer paid it and
+flagged, never corrected. Four eyes on money: the supervisor who verifies that
+the money arrived is never the person who registered the order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from csctl.domain.auth import require
+from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.clock import Moment
+from csctl.domain.deadlines import Clockwork, add_limit, clockwork
+from csctl.domain.privacy import revealed_fields
+from csctl.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, RecordError
+from csctl.i18n import enum_label, msg
+from csctl.models.base import Event, Record, describe_error, format_money, parse_money
+from csctl.models.config import AgentEntry, Duration, LedgerConfig
+from csctl.models.kinds import CUSTOMER, REMITTANCE, REVIEW, Kind
+from csctl.models.records import Item, Payment, RegisterReview, Remittance, RemittanceStatus
+from csctl.storage.store import Store
+
+ORDERED, PAID, VERIFIED, SHIPPED, CANCELLED = RemittanceStatus
+OPEN = frozenset({ORDERED, PAID, VERIFIED})
+ANY = frozenset(RemittanceStatus)
+ZERO = Decimal("0.00")
+
+
+class Move(NamedTuple):
+    sources: frozenset[RemittanceStatus]  # the states the action may be taken from
+    carries: tuple[str, ...] = ()  # the keys its event must hold
+
+
+# The state machine, one row per action; where each leads is `_apply`.
+MOVES: dict[str, Move] = {
+    "created": Move(frozenset()),
+    # A further notice while unverified: the buyer sent the rest of the money.
+    "paid": Move(frozenset({ORDERED, PAID}), ("date", "method", "bank", "amount")),
+    "verified": Move(frozenset({PAID}), ("reference",)),
+    "shipped": Move(frozenset({VERIFIED}), ("waybill",)),
+    "cancelled": Move(OPEN, ("reason",)),
+    "noted": Move(ANY, ("text",)),
+    "not_duplicate": Move(ANY, ("of",)),
+    "revealed": Move(ANY, ("fields",)),
+    "renamed": Move(ANY, ("old_id", "new_id")),
+}
+
+
+@dataclass
+class Derived:
+    """What a history adds up to."""
+
+    status: RemittanceStatus = ORDERED
+    payments: list[Payment] = field(default_factory=list)
+    reference: str | None = None
+    verified_by: str | None = None
+    waybill: str | None = None
+    not_duplicate_of: list[str] = field(default_factory=list)
+
+
+def _illegal(remit_id: str, action: str, status: RemittanceStatus) -> IllegalTransition:
+    return IllegalTransition(msg("remit.illegal", id=remit_id, action=msg(f"remit.action.{action}"),
+                                 status=enum_label(status)))
+
+
+def replay(remit_id: str, events: Iterable[Event]) -> Derived:
+    """Walk the history; `IllegalTransition` names the first event that does not fit."""
+    state = Derived()
+    history = list(events)
+    if not history or history[0].action != "created":
+        raise IllegalTransition(msg("remit.first_event", id=remit_id), 0)
+    registrar = history[0].by
+    for index, event in enumerate(history[1:], start=1):
+        move = MOVES.get(event.action)
+        if move is None:
+            raise IllegalTransition(msg("remit.unknown_action", id=remit_id, action=event.action), index)
+        for key in move.carries:
+            if key not in event.extras:
+                raise IllegalTransition(msg("remit.event_lacks", index=index, name=key, action=event.action), index)
+        if state.status not in move.sources:
+            raise IllegalTransition(str(_illegal(remit_id, event.action, state.status)), index)
+        try:
+            _apply(state, event, registrar)
+        except (IllegalTransition, ValueError) as err:
+            raise IllegalTransition(f"events.{index}: {err}", index) from None
+    return state
+
+
+def _apply(state: Derived, event: Event, registrar: str) -> None:
+    extra = event.extras
+    if event.action == "paid":
+        try:
+            state.payments.append(Payment.model_validate({k: extra[k] for k in ("date", "method", "bank", "amount")}))
+        except ValidationError as err:
+            raise ValueError(describe_error(err)) from None
+        state.status = PAID
+    elif event.action == "verified":
+        if event.by == registrar:
+            raise ValueError(msg("remit.four_eyes_history", who=event.by))
+        state.reference, state.verified_by, state.status = str(extra["reference"]), event.by, VERIFIED
+    elif event.action == "shipped":
+        state.waybill, state.status = str(extra["waybill"]), SHIPPED
+    elif event.action == "cancelled":
+        state.status = CANCELLED
+    elif event.action == "not_duplicate":
+        state.not_duplicate_of = sorted({*state.not_duplicate_of, str(extra["of"])})
+
+
+def advance(remit: Remittance, event: Event) -> Remittance:
+    """The remittance with `event` appended and its derived fields replayed."""
+    if remit.events and event.at < remit.events[-1].at:
+        raise InvalidInput(msg("ticket.at_before", at=event.at.isoformat(), last=remit.events[-1].at.isoformat()))
+    state = replay(remit.id, [*remit.events, event])
+    return remit.with_event(
+        event, status=state.status, payments=[p.model_dump() for p in state.payments], reference=state.reference,
+        verified_by=state.verified_by, waybill=state.waybill, not_duplicate_of=state.not_duplicate_of,
+    )
+
+
+# ----- reading what a person typed ----------------------------------------------------------
+
+def amount(text: str, field_name: str) -> Decimal:
+    """A positive amount in yuan with at most two decimals: `288`, `288.5`, `288.00`; never rounded."""
+    try:
+        value = parse_money(text)
+    except ValueError as err:
+        raise InvalidInput(f"{field_name}: {err}") from None
+    if value <= 0:
+        raise InvalidInput(msg("remit.amount_positive", field=field_name, value=text))
+    return value
+
+
+def item(text: str) -> Item:
+    """`CODE:SIZE:QTY` (货号:码数:数量), e.g. `LY2611-03:M:2`; full-width colons are accepted."""
+    parts = [p.strip() for p in text.replace("：", ":").split(":")]
+    if len(parts) != 3 or not all(parts):
+        raise InvalidInput(msg("remit.item_shape", value=text))
+    code, size, qty = parts
+    if not qty.isascii() or not qty.isdigit() or int(qty) < 1:
+        raise InvalidInput(msg("remit.item_qty", value=text, qty=qty))
+    try:
+        return Item(code=code, size=size, qty=int(qty))
+    except ValidationError as err:
+        raise InvalidInput(f"--item {text}: {describe_error(err)}") from None
+
+
+def _text(value: str | None, field_name: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(msg("ticket.empty", field=field_name))
+    return value
+
+
+def _event(actor: AgentEntry, action: str, when: Moment, **extra: Any) -> Event:
+    values = {k: v for k, v in extra.items() if v not in (None, [], "")}
+    return Event(at=when.at, by=actor.id, action=action, recorded_at=when.recorded, **values)
+
+
+# ----- the moves --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Order:
+    """What `remit new` registers (订单建立)."""
+
+    buyer: str
+    items: list[Item]
+    address: str
+    amount: Decimal
+    shop_trade: str | None = None  # the shop trade already ordered (已拍下), to close
+    customer: str | None = None
+    note: str | None = None
+
+
+def new_order(store: Store, actor: AgentEntry, when: Moment, order: Order) -> Remittance:
+    require(actor, "remit.new")
+    if order.customer and not store.exists(CUSTOMER, order.customer):
+        raise NotFound(msg("ticket.unknown_customer", id=order.customer))
+    fields: dict[str, Any] = {
+        "buyer": _text(order.buyer, "--buyer"), "agent": actor.id, "address": _text(order.address, "--address"),
+        "amount": order.amount, "shop_ordered": order.shop_trade is not None, "shop_trade": order.shop_trade,
+        "customer": order.customer, "items": [i.model_dump() for i in order.items],
+    }
+    created = _event(actor, "created", when, note=order.note)
+
+    def build(remit_id: str) -> Remittance:
+        try:
+            return Remittance.model_validate({"id": remit_id, "created": when.at, **fields,
+                                              "events": [created.model_dump(exclude_none=True)]})
+        except ValidationError as err:
+            raise InvalidInput(describe_error(err)) from None
+
+    return store.create(REMITTANCE, when.at, build)
+
+
+def paid(remit: Remittance, actor: AgentEntry, when: Moment, *, date: dt.date, method: str, bank: str,
+         value: Decimal, note: str | None) -> Remittance:
+    """A payment notice (收到汇款), kept as the buyer paid it."""
+    require(actor, "remit.paid")
+    if date > when.at.date():
+        raise InvalidInput(msg("remit.date_future", date=date.isoformat()))
+    event = _event(actor, "paid", when, date=date, method=_text(method, "--method"), bank=_text(bank, "--bank"),
+                   amount=value, note=note)
+    return advance(remit, event)
+
+
+def verify(remit: Remittance, actor: AgentEntry, when: Moment, *, reference: str,
+           accept_difference: str | None) -> Remittance:
+    """The supervisor confirms the money arrived (核实货款已到帐), naming the bank reference."""
+    require(actor, "remit.verify")
+    if remit.status is not PAID:
+        raise _illegal(remit.id, "verified", remit.status)
+    registrar = remit.events[0].by
+    if actor.id in (registrar, remit.agent):
+        raise Forbidden(msg("remit.four_eyes", id=remit.id, who=registrar))
+    difference = paid_total(remit) - remit.amount
+    if difference and not (accept_difference or "").strip():
+        raise InvalidInput(msg("remit.verify_difference", id=remit.id, paid=format_money(paid_total(remit)),
+                               amount=format_money(remit.amount)))
+    event = _event(actor, "verified", when, reference=_text(reference, "--reference"),
+                   difference=format_money(difference) if difference else None,
+                   accepted=(accept_difference or "").strip() or None)
+    return advance(remit, event)
+
+
+def ship(remit: Remittance, actor: AgentEntry, when: Moment, waybill: str) -> Remittance:
+    require(actor, "remit.ship")
+    if remit.status is not VERIFIED:
+        raise _illegal(remit.id, "shipped", remit.status)
+    return advance(remit, _event(actor, "shipped", when, waybill=_text(waybill, "--waybill")))
+
+
+def cancel(remit: Remittance, actor: AgentEntry, when: Moment, reason: str) -> Remittance:
+    require(actor, "remit.cancel")
+    if remit.status not in OPEN:
+        raise _illegal(remit.id, "cancelled", remit.status)
+    return advance(remit, _event(actor, "cancelled", when, reason=_text(reason, "--reason")))
+
+
+def note(remit: Remittance, actor: AgentEntry, when: Moment, text: str) -> Remittance:
+    require(actor, "remit.note")
+    return advance(remit, _event(actor, "noted", when, text=_text(text, "TEXT")))
+
+
+def not_duplicate(store: Store, remit: Remittance, actor: AgentEntry, when: Moment, other: str,
+                  reason: str) -> Remittance:
+    """A person's verdict that two orders are both wanted; the warning does not return."""
+    require(actor, "remit.new")
+    if other == remit.id:
+        raise InvalidInput(msg("remit.self_duplicate", id=remit.id))
+    if not store.exists(REMITTANCE, other):
+        raise NotFound(msg("store.not_found", kind=msg("kind.remittance"), id=other))
+    if other in remit.not_duplicate_of:
+        raise IllegalTransition(msg("remit.verdict_given", id=remit.id, other=other))
+    return advance(remit, _event(actor, "not_duplicate", when, of=other, reason=_text(reason, "--reason")))
+
+
+def record_reveal(remit: Remittance, actor: AgentEntry, when: Moment) -> Remittance:
+    fields = revealed_fields(actor, remit)
+    return advance(remit, _event(actor, "revealed", when, fields=fields)) if fields else remit
+
+
+def paid_total(remit: Remittance) -> Decimal:
+    return sum((p.amount for p in remit.payments), ZERO)
+
+
+def items_text(items: Iterable[Item]) -> str:
+    return ", ".join(f"{i.code}:{i.size}:{i.qty}" for i in items)
+
+
+# ----- reading many -----------------------------------------------------------------------
+
+def _at_event(err: IllegalTransition) -> str:
+    text = str(err)
+    return text if text.startswith("events.") else f"events.{err.event_index or 0}: {text}"
+
+
+def replayable(remit: Remittance, path: Path) -> Remittance:
+    try:
+        replay(remit.id, remit.events)
+    except IllegalTransition as err:
+        raise RecordError(path, None, _at_event(err)) from None
+    return remit
+
+
+def readable_remittances(store: Store) -> tuple[list[Remittance], list[RecordError]]:
+    """Every remittance whose file reads and whose history replays, and what is wrong with the rest."""
+    good: list[Remittance] = []
+    bad: list[RecordError] = []
+    with store.ledger.lock(exclusive=False, what="remittances"):
+        for kind, path in store.iter_paths([REMITTANCE]):
+            try:
+                remit = store.load(kind, path)
+                assert isinstance(remit, Remittance)
+                good.append(replayable(remit, path))
+            except RecordError as err:
+                bad.append(err)
+    return good, bad
+
+
+def verify_clock(config: LedgerConfig) -> Clockwork:
+    """The clock the verification limit counts on (`[remittances] count`)."""
+    return clockwork(config, config.remittances.count)
+
+
+def verify_due(remit: Remittance, config: LedgerConfig, clock: Clockwork | None = None) -> dt.datetime | None:
+    """When the first payment notice must be verified by (三天内未核实 goes back to the agent)."""
+    notice = next((e for e in remit.events if e.action == "paid"), None)
+    if notice is None:
+        return None
+    return add_limit(clock or verify_clock(config), notice.at, Duration.parse(config.remittances.verify_within))
+
+
+def stale(remit: Remittance, config: LedgerConfig, now: dt.datetime, clock: Clockwork | None = None) -> bool:
+    due = verify_due(remit, config, clock)
+    return remit.status is PAID and due is not None and now >= due
+
+
+class Duplicate(NamedTuple):
+    first: str  # the older order
+    second: str
+    reason: str  # "items" or "amount"
+
+
+def duplicates(remits: Iterable[Remittance], config: LedgerConfig) -> list[Duplicate]:
+    """Pairs of open orders of one buyer that look like one order twice (seed: close the duplicate trade):
+    the same items, or the same amount within `duplicate_window`. A verdict on either side silences a pair."""
+    window = Duration.parse(config.remittances.duplicate_window)
+    span = dt.timedelta(days=window.days, seconds=window.seconds)
+    by_buyer: dict[str, list[Remittance]] = {}
+    for remit in remits:
+        if remit.status in OPEN:
+            by_buyer.setdefault(remit.buyer.strip(), []).append(remit)
+    found: list[Duplicate] = []
+    for orders in by_buyer.values():
+        orders.sort(key=lambda r: (r.created, r.id))
+        for index, first in enumerate(orders):
+            for second in orders[index + 1:]:
+                if second.id in first.not_duplicate_of or first.id in second.not_duplicate_of:
+                    continue
+                if _same_items(first, second):
+                    found.append(Duplicate(first.id, second.id, "items"))
+                elif first.amount == second.amount and abs(second.created - first.created) <= span:
+                    found.append(Duplicate(first.id, second.id, "amount"))
+    return found
+
+
+def _same_items(a: Remittance, b: Remittance) -> bool:
+    def bag(r: Remittance) -> Counter[tuple[str, str]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for i in r.items:
+            counts[(i.code.upper(), i.size.upper())] += i.qty
+        return counts
+
+    return bag(a) == bag(b)
+
+
+# ----- the daily register (《汇款销售记录表》) and its review ------------------------------------
+
+@dataclass(frozen=True)
+class RegisterRow:
+    id: str
+    created: dt.datetime
+    buyer: str
+    agent: str
+    items: str
+    amount: Decimal
+    paid: Decimal
+    status: RemittanceStatus  # as the day left it
+    actions: list[str]  # what happened that day, in order
+    digest: str  # the remittance as the day left it
+
+    @property
+    def difference(self) -> Decimal:
+        return self.paid - self.amount if self.paid else ZERO
+
+
+@dataclass(frozen=True)
+class StateTotal:
+    count: int
+    amount: Decimal
+    paid: Decimal
+
+
+def day_bounds(day: dt.date, config: LedgerConfig) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(), config.tz)
+    return start, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), config.tz)
+
+
+def register_rows(remits: Iterable[Remittance], day: dt.date, config: LedgerConfig) -> list[RegisterRow]:
+    """Every remittance created or moved on `day` (the ledger's time zone), as that day left it."""
+    start, end = day_bounds(day, config)
+    rows = []
+    for remit in remits:
+        today = [e for e in remit.events if start <= e.at < end]
+        if not today:
+            continue
+        until = [e for e in remit.events if e.at < end]
+        state = replay(remit.id, until)
+        rows.append(RegisterRow(
+            id=remit.id, created=remit.created, buyer=remit.buyer, agent=remit.agent, items=items_text(remit.items),
+            amount=remit.amount, paid=sum((p.amount for p in state.payments), ZERO),
+            status=state.status, actions=[e.action for e in today], digest=_digest(remit, until),
+        ))
+    return sorted(rows, key=lambda r: (r.created, r.id))
+
+
+def totals(rows: Iterable[RegisterRow]) -> dict[RemittanceStatus, StateTotal]:
+    """Per state as the day left it: how many, ordered and paid amounts, to the cent."""
+    sums: dict[RemittanceStatus, StateTotal] = {}
+    for row in rows:
+        old = sums.get(row.status, StateTotal(0, ZERO, ZERO))
+        sums[row.status] = StateTotal(old.count + 1, old.amount + row.amount, old.paid + row.paid)
+    return {status: sums[status] for status in RemittanceStatus if status in sums}
+
+
+def _digest(remit: Remittance, events: list[Event]) -> str:
+    """The remittance as a day left it: its fields and its history up to then, never what came later."""
+    data = remit.model_dump(mode="json", exclude={"events", "status", "payments", "reference", "verified_by",
+                                                  "waybill", "not_duplicate_of"})
+    data["events"] = [e.model_dump(mode="json", exclude_none=True) for e in events]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def fingerprint(rows: Iterable[RegisterRow]) -> str:
+    lines = "".join(f"{r.id} {r.digest}\n" for r in sorted(rows, key=lambda r: r.id))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+class ReviewState(NamedTuple):
+    """Whether a day's register is signed off, and what changed since."""
+
+    review: RegisterReview | None
+    changed: list[str]  # IDs whose record differs from what was signed (added, edited or gone)
+
+    @property
+    def signed(self) -> bool:
+        return self.review is not None and not self.changed
+
+
+def review_state(store: Store, day: dt.date, rows: list[RegisterRow]) -> ReviewState:
+    path = next(iter(store.files_named(REVIEW, day.isoformat())), None)
+    if path is None:
+        return ReviewState(None, [])
+    review = store.load(REVIEW, path)
+    assert isinstance(review, RegisterReview)
+    return ReviewState(review, _changed(review, rows))
+
+
+def _changed(review: RegisterReview, rows: list[RegisterRow]) -> list[str]:
+    signed = {e.id: e.digest for e in review.entries}
+    now = {r.id: r.digest for r in rows}
+    return sorted(i for i in {*signed, *now} if signed.get(i) != now.get(i))
+
+
+def review(store: Store, actor: AgentEntry, when: Moment, day: dt.date) -> RegisterReview:
+    """The supervisor signs a day's register off (审核) over a fingerprint of that day's records;
+    a day changed since its review is signed again, the history keeping both."""
+    require(actor, "remit.review")
+    if day > when.at.astimezone(store.ledger.config.tz).date():
+        raise InvalidInput(msg("remit.review_future", date=day.isoformat()))
+    with store.ledger.lock(exclusive=True, what=f"review {day}"):
+        rows = register_rows(readable_remittances(store)[0], day, store.ledger.config)
+        if not rows:
+            raise InvalidInput(msg("remit.review_empty", date=day.isoformat()))
+        digest = fingerprint(rows)
+        entries = [{"id": r.id, "digest": r.digest} for r in rows]
+        event = _event(actor, "reviewed", when, fingerprint=digest, count=len(rows))
+        state = review_state(store, day, rows)
+        if state.review is None:
+            return store.create_named(REVIEW, RegisterReview.model_validate({
+                "id": day.isoformat(), "created": when.at, "fingerprint": digest, "reviewed_by": actor.id,
+                "entries": entries, "events": [event.model_dump(exclude_none=True)]}))
+        if state.signed:
+            raise IllegalTransition(msg("remit.reviewed_already", date=day.isoformat(),
+                                        who=state.review.reviewed_by))
+
+        def sign_again(old: RegisterReview) -> RegisterReview:
+            return old.with_event(event, fingerprint=digest, reviewed_by=actor.id, entries=entries)
+
+        updated: RegisterReview = store.update(REVIEW, day.isoformat(), sign_again)
+        return updated
+
+
+def unreviewed_days(store: Store, remits: list[Remittance], today: dt.date) -> Iterator[tuple[dt.date, ReviewState]]:
+    """Past days with register activity that are not signed off, or changed since they were."""
+    config = store.ledger.config
+    days = sorted({e.at.astimezone(config.tz).date() for r in remits for e in r.events})
+    first = config.remittances.reviews_from
+    for day in days:
+        if day >= today or (first and day < first):
+            continue
+        state = review_state(store, day, register_rows(remits, day, config))
+        if not state.signed:
+            yield day, state
+
+
+# ----- check ------------------------------------------------------------------------------
+
+def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """The history is a legal sequence and the stored fields are what it adds up to."""
+    assert isinstance(record, Remittance)
+    try:
+        state = replay(record.id, record.events)
+    except IllegalTransition as err:
+        yield Finding(("events", err.event_index or 0), _at_event(err))
+        return
+    replayed: dict[str, Any] = {
+        "status": state.status, "payments": state.payments, "reference": state.reference,
+        "verified_by": state.verified_by, "waybill": state.waybill, "not_duplicate_of": state.not_duplicate_of,
+    }
+    for name, value in replayed.items():
+        if getattr(record, name) != value:
+            yield Finding((name,), msg("check.ticket_field", field=name, stored=_shown(getattr(record, name)),
+                                       replayed=_shown(value)))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, Payment):
+        return f"{value.date} {format_money(value.amount)}"
+    return "-" if value is None else str(getattr(value, "value", value))
+
+
+def rule_amount(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """A paid amount that differs from the order is flagged until a supervisor accepts it at verification."""
+    assert isinstance(record, Remittance)
+    if not record.payments:
+        return
+    accepted = any(e.action == "verified" and e.extras.get("accepted") for e in record.events)
+    total = paid_total(record)
+    if total != record.amount and not accepted:
+        yield Finding(("payments",), msg("remit.amount_differs", id=record.id, paid=format_money(total),
+                                         amount=format_money(record.amount)), True)
+
+
+REMITTANCE_RULES: tuple[Rule, ...] = (rule_history, rule_amount)
