@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import NOW, Invoke, snapshot
+from tests.desk import Desk as BaseDesk
 
 ID_CHARS = "[0-9A-HJKMNP-TV-Z]{5}"
 CUSTOMER_ID = re.compile(rf"C-261123-{ID_CHARS}")
@@ -47,46 +47,8 @@ def mask_of(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}"
 
 
-class Desk:
-    """csctl on the fixture ledger, acting as someone (in English unless told)."""
-
-    def __init__(self, invoke: Invoke, ledger: Path) -> None:
-        self.invoke = invoke
-        self.ledger = ledger
-
-    def run(self, *args: str, who: str = "adm", lang: str | None = "en") -> Result:
-        head = ["--lang", lang] if lang else []
-        return self.invoke(*head, *args, env={"CSCTL_AGENT": who, "CSCTL_NOW": NOW})
-
-    def ok(self, *args: str, who: str = "adm", lang: str | None = "en") -> str:
-        result = self.run(*args, who=who, lang=lang)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        return result.stdout
-
-    def refused(self, *args: str, code: int = 2, says: str | None = None, who: str = "adm") -> str:
-        """The command is refused with `code`, one line, and nothing written; returns the line."""
-        before = snapshot(self.ledger)
-        result = self.run(*args, who=who)
-        assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
-        assert result.stdout == ""
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("csctl: ")
-        if says is not None:
-            assert says in lines[0], lines[0]
-        assert snapshot(self.ledger) == before, "a refused command changed a file"
-        return lines[0]
-
-    def json(self, *args: str, who: str = "adm") -> Any:
-        return json.loads(self.ok(*args, "--format", "json", who=who))
-
-    def clean(self) -> None:
-        """`csctl check` finds no error (warnings, such as a missing holiday year, are allowed)."""
-        result = self.run("check")
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-        assert all(line.endswith("(warning)") for line in result.stdout.splitlines()), result.stdout
+class Desk(BaseDesk):
+    """csctl on the fixture ledger, with the customer, ticket and knowledge-base helpers."""
 
     # ----- customers
 
@@ -129,8 +91,7 @@ class Desk:
         return out.strip()
 
     def ticket_path(self, ticket_id: str) -> Path:
-        day = ticket_id[2:8]
-        return self.ledger / "records" / "tickets" / f"20{day[:2]}" / day[2:4] / f"{ticket_id}.toml"
+        return self.dated_path("tickets", ticket_id)
 
     def ticket_file(self, ticket_id: str) -> dict[str, Any]:
         return tomllib.loads(self.ticket_path(ticket_id).read_text(encoding="utf-8"))

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
-from tests.conftest import NOW, Invoke, snapshot
+from tests.conftest import NOW, Invoke
+from tests.desk import Desk as BaseDesk
 
 MakeRecord = Callable[..., Path]
 ID_LINE = re.compile(r"T-(\d{6})-[0-9A-HJKMNP-TV-Z]{5}\n")
@@ -34,39 +34,8 @@ def at(day: str, clock: str) -> str:
     return f"{date}T{clock}:00+08:00"
 
 
-class Desk:
-    """csctl on the fixture ledger, acting as someone at some moment."""
-
-    def __init__(self, invoke: Invoke, ledger: Path) -> None:
-        self.invoke = invoke
-        self.ledger = ledger
-
-    def run(self, *args: str, who: str = "adm", now: str = NOW, lang: str | None = "en") -> Result:
-        head = ["--lang", lang] if lang else []
-        return self.invoke(*head, *args, env={"CSCTL_AGENT": who, "CSCTL_NOW": now})
-
-    def ok(self, *args: str, **kw: Any) -> str:
-        result = self.run(*args, **kw)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stderr
-        return result.stdout
-
-    def refused(self, *args: str, code: int = 2, says: str | re.Pattern[str] | None = None, **kw: Any) -> str:
-        """The command is refused with `code`, one line, and nothing written; returns the line."""
-        before = snapshot(self.ledger)
-        result = self.run(*args, **kw)
-        assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
-        assert result.stdout == ""
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1, result.stderr
-        assert lines[0].startswith("csctl: ")
-        if isinstance(says, str):
-            assert says in lines[0], lines[0]
-        elif says is not None:
-            assert says.search(lines[0]), lines[0]
-        assert snapshot(self.ledger) == before, "a refused command changed a file"
-        return lines[0]
+class Desk(BaseDesk):
+    """csctl on the fixture ledger, with the ticket helpers."""
 
     def new(self, *extra: str, kind: str = "consultation", channel: str = "phone", subject: str = "询问会员卡余额",
             who: str = "wang", now: str = NOW) -> str:
@@ -88,8 +57,7 @@ class Desk:
         return timing
 
     def path(self, ticket_id: str) -> Path:
-        day = ticket_id[2:8]
-        return self.ledger / "records" / "tickets" / f"20{day[:2]}" / day[2:4] / f"{ticket_id}.toml"
+        return self.dated_path("tickets", ticket_id)
 
     def file(self, ticket_id: str) -> dict[str, Any]:
         return tomllib.loads(self.path(ticket_id).read_text(encoding="utf-8"))
@@ -103,33 +71,6 @@ class Desk:
 
     def tickets(self) -> list[Path]:
         return sorted((self.ledger / "records" / "tickets").rglob("*.toml"))
-
-    def edit_config(self, key: str, value: str, table: str) -> None:
-        """Set `key = value` in `[table]` of csctl.toml by editing its text (comments kept)."""
-        config = self.ledger / "csctl.toml"
-        text = config.read_text(encoding="utf-8")
-        # A value may be an array written over several lines (init fills in official holidays).
-        line = re.compile(rf"^{key} = (\[[^\]]*\]|.*)$", re.MULTILINE)
-        header = re.search(rf"^\[{re.escape(table)}\]$", text, re.MULTILINE)
-        if header is None:
-            text = text.rstrip("\n") + f"\n\n[{table}]\n{key} = {value}\n"
-        else:
-            end = re.search(r"^\[", text[header.end():], re.MULTILINE)
-            stop = header.end() + end.start() if end else len(text)
-            body = text[header.end():stop]
-            if line.search(body):
-                body = line.sub(lambda _: f"{key} = {value}", body, count=1)
-            else:
-                body = f"\n{key} = {value}" + body
-            text = text[:header.end()] + body + text[stop:]
-        config.write_text(text, encoding="utf-8")
-        assert tomllib.loads(text)  # still valid TOML
-
-    def clean(self, now: str = NOW) -> None:
-        """`csctl check` finds no error (warnings, such as a missing holiday year, are allowed)."""
-        result = self.run("check", now=now)
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-        assert all(line.endswith("(warning)") for line in result.stdout.splitlines()), result.stdout
 
 
 @pytest.fixture
