@@ -34,6 +34,12 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
         for rename in renames:
             click.echo(msg("repair.renamed", old=rename.old_id, new=rename.new_id,
                            path=app.ledger.relative(rename.path)))
+            for ref in rename.references:
+                click.echo(msg("repair.reference", path=app.ledger.relative(ref.path), field=ref.field,
+                               old=rename.old_id, new=rename.new_id))
+            for ref in rename.unclear:
+                click.echo(msg("repair.unclear", path=app.ledger.relative(ref.path), field=ref.field,
+                               old=rename.old_id, new=rename.new_id), err=True)
         if not renames:
             click.echo(msg("repair.none"), err=True)
     report = check_ledger(app.store, app.now(), list(paths) or None)
