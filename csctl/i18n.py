@@ -734,6 +734,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{path}: the clock says {now}, but the last event was written at {last}; check the clock or CSCTL_NOW "
         "(use --at to back-date an action)",
     ),
+    "store.not_utf8": (
+        "{field}: 含有无法识别的字节(不是 UTF-8 文本,请检查终端编码),未写入",
+        "{field}: holds bytes that are not UTF-8 text (check the terminal's encoding); nothing was written",
+    ),
     "ledger.not_here": (
         "{root}: 这里没有 csctl.toml,不是 csctl 账本", "{root}: no csctl.toml here, so not a csctl ledger",
     ),

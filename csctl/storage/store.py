@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
-from csctl.errors import CsctlError, NotFound, RecordError
+from csctl.errors import CsctlError, InvalidInput, NotFound, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.kinds import KIND_BY_FOLDER, KIND_BY_PREFIX, Kind
@@ -28,6 +29,8 @@ from csctl.storage.locate import schema_problems
 from csctl.storage.toml_io import TomlSyntaxError, dump_record, parse_toml
 
 R = TypeVar("R", bound=Record)
+
+_KEY_LINE = re.compile(r"^([A-Za-z0-9_-]+) = ", re.MULTILINE)
 
 
 def parse_record(path: Path, text: str, kind: Kind) -> Record:
@@ -257,10 +260,16 @@ class Store:
     @staticmethod
     def _render(path: Path, kind: Kind, record: Record) -> bytes:
         text = dump_record(record)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            # Bytes a terminal could not decode reach us as lone surrogates (`$'\xff'` in a shell).
+            keys = _KEY_LINE.findall(text, 0, err.start)
+            raise InvalidInput(msg("store.not_utf8", field=keys[-1] if keys else kind.name)) from None
         # Never write what we could not read back as the same record.
         if parse_record(path, text, kind) != record:
             raise CsctlError(f"{path}: internal error: the record would not read back unchanged")
-        return text.encode("utf-8")
+        return data
 
 
 def _walk_toml(folder: Path) -> Iterator[str]:
