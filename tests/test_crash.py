@@ -80,6 +80,14 @@ def _follow_up(invoke: Invoke) -> list[str]:
     return [*NEW_TICKET, "--follows", new_ticket(invoke)]
 
 
+def _remit_paid(invoke: Invoke) -> list[str]:
+    ordered = invoke("remit", "new", "--buyer", "tb_小雨", "--item", "LY2611-03:M:2",
+                     "--address", "杭州市西湖区文三路 1 号", "--amount", "288.00")
+    assert ordered.exit_code == 0, ordered.stderr
+    return ["remit", "paid", ordered.stdout.strip(), "--date", "2026-11-23", "--method", "网银转账",
+            "--bank", "工商银行", "--amount", "288.00"]
+
+
 def _agent_add(invoke: Invoke) -> list[str]:
     return ["agent", "add", "zhao", "--name", "小赵", "--role", "tech", "--staff-no", "3001"]
 
@@ -89,6 +97,7 @@ CRASH_CASES = [
     CrashCase("ticket new", lambda invoke: NEW_TICKET),
     CrashCase("ticket note", _note),
     CrashCase("ticket new --follows", _follow_up),  # two files: the new ticket and its origin
+    CrashCase("remit paid", _remit_paid),
     CrashCase("agent add", _agent_add, ["agent", "add", "qian", "--name", "小钱", "--role", "agent"]),  # csctl.toml
 ]
 
