@@ -199,9 +199,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "alert.ticket.resolution": ("工单超时未解决", "ticket: not resolved in time"),
     "alert.ticket.callback": ("工单待回访", "ticket: callback due"),
     "alert.record.unreadable": ("记录无法读取(运行 csctl check)", "record cannot be read (run csctl check)"),
-    "tickets.skipped": (
-        "有 {count} 个工单无法读取,未列出(运行 csctl check);第一个:{first}",
-        "{count} ticket(s) could not be read and are not listed (run csctl check); first: {first}",
+    "records.skipped": (
+        "有 {count} 个{kind}文件无法读取,未列出(运行 csctl check);第一个:{first}",
+        "{count} {kind} file(s) could not be read and are not listed (run csctl check); first: {first}",
     ),
     "alerts.none": ("没有提醒", "no alerts"),
     # ledger and roster

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from csctl.domain import clock
-from csctl.errors import CsctlError, NotFound, RecordError
+from csctl.errors import CsctlError, NotFound, RecordError, format_location
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.storage.ledger import Ledger, find_ledger
@@ -65,6 +65,14 @@ class App:
         if self.ledger.config.agent(agent_id) is None:
             raise NotFound(msg("actor.unknown", who=agent_id))
         return agent_id
+
+    def skipped(self, kind_name: str, broken: list[RecordError]) -> None:
+        """Say on stderr that a listing left out files it could not read (one line, for the first)."""
+        if broken:
+            first = broken[0]
+            where = format_location(Path(self.ledger.relative(first.path)), first.line, first.message)
+            click.echo("csctl: " + msg("records.skipped", count=len(broken), kind=msg(f"kind.{kind_name}"),
+                                       first=where), err=True)
 
     def now(self) -> dt.datetime:
         try:

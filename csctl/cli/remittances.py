@@ -155,8 +155,7 @@ def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at:
 
 def _remittances(app: App) -> list[Remittance]:
     remits, broken = flow.readable_remittances(app.store)
-    if broken:
-        click.echo("csctl: " + msg("tickets.skipped", count=len(broken), first=str(broken[0])), err=True)
+    app.skipped("remittance", broken)
     return remits
 
 

@@ -297,8 +297,7 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
 
 def _tickets(app: App) -> list[Ticket]:
     tickets, broken = flow.readable_tickets(app.store)
-    if broken:
-        click.echo("csctl: " + msg("tickets.skipped", count=len(broken), first=str(broken[0])), err=True)
+    app.skipped("ticket", broken)
     return tickets
 
 
