@@ -20,12 +20,13 @@ from pydantic import ValidationError
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.privacy import PERSONAL, revealed_fields
+from csctl.domain.remittances import readable_remittances
 from csctl.domain.tickets import readable_tickets
 from csctl.errors import InvalidInput
 from csctl.i18n import msg
 from csctl.models.base import Event, Record, describe_item
 from csctl.models.config import AgentEntry
-from csctl.models.kinds import CUSTOMER, REMITTANCE, Kind
+from csctl.models.kinds import CUSTOMER, Kind
 from csctl.models.records import Customer, Remittance, Ticket
 from csctl.storage.store import Store
 
@@ -158,13 +159,7 @@ def find(store: Store, search: Search) -> list[Customer]:
 def history(store: Store, customer_id: str) -> tuple[list[Ticket], list[Remittance]]:
     """The tickets and remittances that name this customer (资料收集: the customer's history)."""
     tickets = [t for t in readable_tickets(store)[0] if t.customer == customer_id]
-    remittances: list[Remittance] = []
-    with store.ledger.lock(exclusive=False, what="customer history"):
-        for kind, path in store.iter_paths([REMITTANCE]):
-            record = store.load(kind, path)
-            if isinstance(record, Remittance) and record.customer == customer_id:
-                remittances.append(record)
-    return tickets, remittances
+    return tickets, [r for r in readable_remittances(store)[0] if r.customer == customer_id]
 
 
 # ----- bulk import ------------------------------------------------------------------------
