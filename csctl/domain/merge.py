@@ -117,8 +117,22 @@ def merge_texts(path: str, base: str, ours: str, theirs: str, marker_size: int =
 
 
 def merge_records(kind: Kind, base: Record | None, ours: Record, theirs: Record, marker_size: int = 7) -> Outcome:
-    if base is None and kind.prefix is not None and _origin(ours) != _origin(theirs):
-        return Outcome(dump_record(ours), [], collision=theirs)
+    """The merge of two copies of one record against their ancestor (None: both sides added the file).
+
+    Two files added under one generated ID are one record only when they began
+    the same way (created, first event) and agree on every field; anything else
+    is two records that drew the same ID (tickets made in one second by one agent
+    on two machines begin alike).
+    """
+    if base is None and kind.prefix is not None:
+        outcome = _merge(kind, base, ours, theirs, marker_size)
+        if _origin(ours) != _origin(theirs) or outcome.clashes:
+            return Outcome(dump_record(ours), [], collision=theirs)
+        return outcome
+    return _merge(kind, base, ours, theirs, marker_size)
+
+
+def _merge(kind: Kind, base: Record | None, ours: Record, theirs: Record, marker_size: int) -> Outcome:
     base_data = base.model_dump() if base is not None else {}
     ours_data, theirs_data = ours.model_dump(), theirs.model_dump()
     united = {"events", *UNITED.get(kind.name, ())}
