@@ -103,10 +103,19 @@ def test_new_prints_the_id_alone_and_files_the_order_as_the_acting_agent(desk: D
     desk.clean()
 
 
-def test_a_shop_ordered_item_records_the_trade_to_close(desk: Desk) -> None:
+def test_a_shop_ordered_item_records_the_trade_and_remarks_it_through_the_remark_shapes(desk: Desk) -> None:
     remit_id = desk.order("--shop-ordered", "--shop-trade", "3287740021559812")
     data = desk.file(remit_id)
     assert (data["shop_ordered"], data["shop_trade"]) == (True, "3287740021559812")
+    remarks = tomllib.loads((desk.ledger / "records" / "remarks" / "2026" / "11" / "3287740021559812.toml")
+                            .read_text(encoding="utf-8"))
+    assert remarks["buyer"] == "tb_林晓燕"
+    assert [(r["by"], r["kind"], r["text"]) for r in remarks["remarks"]] == [
+        ("wang", "remit_order", "银行汇款订单,待汇款,已通知登记+小王+11.23")]
+    assert json.loads(desk.ok("remark", "parse", remarks["remarks"][0]["text"]))["shape"] == "remit_order"
+    # The trade belongs to another buyer: nothing is written, neither the order nor the remark.
+    desk.refused("remit", "new", "--buyer", "tb_other", "--item", "A1:M:1", "--address", ADDRESS, "--amount", "5",
+                 "--shop-trade", "3287740021559812", who="wang", says="tb_林晓燕")
     desk.refused("remit", "new", "--buyer", "b", "--item", "A1:M:1", "--address", ADDRESS, "--amount", "5",
                  "--shop-ordered", who="wang", says="--shop-trade")
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
-from csctl.cli.render import FORMATS, Column, Sheet, display, fields_text, rows_text, to_json, xlsx_bytes
+from csctl.cli.render import FORMATS, Column, Sheet, display, emit, fields_text, rows_text, to_json, xlsx_bytes
 from csctl.domain import remittances as flow
 from csctl.domain.clock import Moment, parse_moment, when_done
 from csctl.domain.privacy import masked
@@ -321,12 +319,12 @@ def remit_register(app: App, day_text: str | None, style: str, output: str | Non
         data = {"date": day, "rows": table,
                 "totals": {s.value: {"count": t.count, "amount": t.amount, "paid": t.paid} for s, t in sums.items()},
                 "total": {k: v for k, v in total_rows[-1].items() if k != "status"}, "review": review}
-        _emit(to_json(data).encode(), output)
+        emit(to_json(data).encode(), output)
     elif style == "xlsx":
-        _emit(xlsx_bytes([Sheet(day.isoformat(), table, REGISTER_COLUMNS),
+        emit(xlsx_bytes([Sheet(day.isoformat(), table, REGISTER_COLUMNS),
                           Sheet(msg("remit.totals"), total_rows, TOTAL_COLUMNS)]), output, binary=True)
     elif style == "csv":
-        _emit(rows_text(table, REGISTER_COLUMNS, style).encode(), output)
+        emit(rows_text(table, REGISTER_COLUMNS, style).encode(), output)
     else:
         if state.review is None:
             signed = msg("remit.not_reviewed")
@@ -337,21 +335,7 @@ def remit_register(app: App, day_text: str | None, style: str, output: str | Non
         text = "\n".join([msg("remit.register_title", date=day.isoformat()), "",
                           rows_text(table, REGISTER_COLUMNS, style), rows_text(total_rows, TOTAL_COLUMNS, style),
                           signed, ""])
-        _emit(text.encode(), output)
-
-
-def _emit(data: bytes, output: str | None, *, binary: bool = False) -> None:
-    """To FILE atomically, or to standard output (a workbook only when that is not a terminal)."""
-    if output:
-        from csctl.storage.atomic import write_atomic
-
-        write_atomic(Path(output), data)
-        return
-    if binary and sys.stdout.isatty():
-        raise InvalidInput(msg("output.binary_tty"))
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+        emit(text.encode(), output)
 
 
 @remit.command("review")

@@ -11,12 +11,14 @@ import csv
 import datetime as dt
 import io
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from csctl.errors import InvalidInput
 from csctl.i18n import language, msg
 from csctl.models.base import LabeledEnum, format_money
 
@@ -129,3 +131,19 @@ def _cell(value: Any, column: Column) -> Any:
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and column.show is None:
         return value
     return (column.show or display)(value)
+
+
+def emit(data: bytes, output: str | None, *, binary: bool = False) -> None:
+    """To FILE atomically (`--output`), or to standard output (a workbook only when that is not a terminal)."""
+    if output:
+        from pathlib import Path
+
+        from csctl.storage.atomic import write_atomic
+
+        write_atomic(Path(output), data)
+        return
+    if binary and sys.stdout.isatty():
+        raise InvalidInput(msg("output.binary_tty"))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

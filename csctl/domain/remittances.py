@@ -27,6 +27,7 @@ from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.clock import Moment
 from csctl.domain.deadlines import Clockwork, add_limit, clockwork
 from csctl.domain.privacy import revealed_fields
+from csctl.domain.remarks import add_remark
 from csctl.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record, describe_error, format_money, parse_money
@@ -39,6 +40,8 @@ ORDERED, PAID, VERIFIED, SHIPPED, CANCELLED = RemittanceStatus
 OPEN = frozenset({ORDERED, PAID, VERIFIED})
 ANY = frozenset(RemittanceStatus)
 ZERO = Decimal("0.00")
+# The remark shape (templates/remarks.toml) written on a shop trade closed for a bank transfer.
+REMIT_ORDER_SHAPE = "remit_order"
 
 
 class Move(NamedTuple):
@@ -204,7 +207,15 @@ def new_order(store: Store, actor: AgentEntry, when: Moment, order: Order) -> Re
         except ValidationError as err:
             raise InvalidInput(describe_error(err)) from None
 
-    return store.create(REMITTANCE, when.at, build)
+    with store.ledger.lock(exclusive=True, what="new remittance"):
+        remit = build(store.allocate_id(REMITTANCE, when.at))  # every check passes before anything is written
+        if order.shop_trade:
+            # The shop trade is closed with the seed's remark: 银行汇款订单,待汇款,已通知登记+客服名+日期.
+            add_remark(store, actor, when.at, order.shop_trade, REMIT_ORDER_SHAPE, {}, buyer=order.buyer,
+                       recorded=when.recorded)
+        while not store.file_new(REMITTANCE, remit):
+            remit = build(store.allocate_id(REMITTANCE, when.at))
+    return remit
 
 
 def paid(remit: Remittance, actor: AgentEntry, when: Moment, *, date: dt.date, method: str, bank: str,
@@ -403,7 +414,11 @@ def day_bounds(day: dt.date, config: LedgerConfig) -> tuple[dt.datetime, dt.date
 
 def register_rows(remits: Iterable[Remittance], day: dt.date, config: LedgerConfig) -> list[RegisterRow]:
     """Every remittance created or moved on `day` (the ledger's time zone), as that day left it."""
-    start, end = day_bounds(day, config)
+    return activity_rows(remits, *day_bounds(day, config))
+
+
+def activity_rows(remits: Iterable[Remittance], start: dt.datetime, end: dt.datetime) -> list[RegisterRow]:
+    """Every remittance created or moved in [start, end), as `end` found it."""
     rows = []
     for remit in remits:
         today = [e for e in remit.events if start <= e.at < end]
