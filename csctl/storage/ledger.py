@@ -74,10 +74,11 @@ class Ledger:
     def lock(self, *, exclusive: bool, what: str, finishing_git: bool = False) -> Iterator[None]:
         """The ledger lock, shared or exclusive; taking it exclusively means a write is coming.
 
-        So no write starts while git is stopped in a merge or rebase: the
-        records are half-merged then, and the result would be merged again.
-        Except a write that finishes the merge (`finishing_git`): the repair of
-        an ID both sides created, which the merge driver asks for.
+        So it is not taken exclusively while git is stopped in a merge or
+        rebase: the records are half-merged then, and a write would be merged
+        again (refused in one line; reading goes on). Except a write that
+        finishes the merge (`finishing_git`): the repair of an ID both sides
+        created, which the merge driver asks for.
         """
         depth, held_exclusive = self._held
         if depth:

@@ -50,7 +50,7 @@ def parse_record(path: Path, text: str, kind: Kind) -> Record:
 
 
 def conflict_line(text: str) -> int | None:
-    """The line where a git conflict block (`<<<<<<<`, `=======`, `>>>>>>>` opening lines) starts.
+    """Where a git conflict block starts: lines opening with `<<<<<<<`, then `=======`, then `>>>>>>>`.
 
     A block inside a multi-line string still parses as TOML, so a textual merge
     of two edits of one answer or description would pass for data without this.
