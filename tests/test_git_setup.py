@@ -82,6 +82,8 @@ def test_the_hook_stops_a_commit_of_a_broken_record(invoke: Invoke, ledger: Path
 
 def test_check_warns_when_the_attributes_name_the_driver_but_the_clone_lacks_it(invoke: Invoke,
                                                                                 ledger: Path) -> None:
+    assert invoke("--lang", "en", "check").stdout == ""  # no remote yet: nobody to merge with
+    git(ledger, "remote", "add", "origin", "https://git.example.cn/desk/ledger.git")
     before = invoke("--lang", "en", "check")
     assert before.exit_code == 0  # a warning only
     assert before.stdout.startswith(".gitattributes:3: .gitattributes names the csctl merge driver")

@@ -10,7 +10,7 @@ from csctl.cli.main import COMMANDS, cli
 
 SPEC_GROUPS = ["init", "agent", "git-setup", "ticket", "remit", "remark", "refund", "balance", "customer", "kb",
                "alerts", "report", "check", "fmt", "merge-driver"]
-EXTRA_COMMANDS = ["phrases"]
+EXTRA_COMMANDS = ["phrases", "textconv"]
 
 
 def all_commands() -> list[list[str]]:

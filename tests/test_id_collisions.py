@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from csctl.cli.main import cli
-from csctl.domain.tickets import Moment, open_ticket
+from csctl.domain.clock import Moment
+from csctl.domain.tickets import open_ticket
 from csctl.models.kinds import TICKET
 from csctl.models.records import Ticket
-from csctl.storage import ids
 from csctl.storage.ledger import Ledger
 from csctl.storage.store import Store
 from tests.conftest import NOW
@@ -141,7 +141,7 @@ def test_two_clones_creating_tickets_in_one_second_merge_and_repair(ledger: Path
     # 25 tickets overlap the other clone's run only when both draw close random bits (2,000 always do):
     # here the draw is narrowed so that they do, and most of the 25 collide.
     draw = random.Random(9)
-    monkeypatch.setattr(ids.secrets, "randbelow", lambda _: draw.randrange(4))
+    monkeypatch.setattr("csctl.storage.ids.secrets.randbelow", lambda _: draw.randrange(4))
     figures = run_clones(ledger, tmp_path, 25)
     assert figures["colliding"] >= 20
     print(f"\n2 x 25 tickets: {figures}")

@@ -450,3 +450,24 @@ def test_the_driver_runs_as_git_runs_it(tmp_path: Path) -> None:
     assert merge_texts(TICKET_PATH, files["O"].read_text(), files["A"].read_text(), files["B"].read_text()).text \
         == files["A"].read_text()
     assert files["A"].read_text().index('text = "乙"') < files["A"].read_text().index('text = "甲"')
+
+
+def test_a_remittance_paid_on_one_side_and_noted_on_the_other_replays_its_payments() -> None:
+    from csctl.domain import remittances
+    from csctl.models.kinds import REMITTANCE
+    from csctl.models.records import Remittance
+
+    base = Remittance.model_validate({
+        "id": "R-261123-0F3KQ", "created": T0, "buyer": "lin", "agent": "wang", "address": "杭州", "amount": "288.00",
+        "items": [{"code": "A1", "size": "M", "qty": 1}],
+        "events": [Event(at=T0, by="wang", action="created").model_dump(exclude_none=True)]})
+    ours = remittances.advance(base, Event(at=at(5), by="wang", action="paid", date="2026-11-23", method="bank",
+                                           bank="工商银行", amount="288.00"))
+    theirs = remittances.advance(base, Event(at=at(3), by="lead", action="noted", text="买家来电确认地址"))
+    outcome = merge_records(REMITTANCE, base, ours, theirs)
+    assert outcome.clean
+    result = parse_record(Path("records/remittances/2026/11/R-261123-0F3KQ.toml"), outcome.text, REMITTANCE)
+    assert isinstance(result, Remittance)
+    assert result.status.value == "paid"
+    assert [str(p.amount) for p in result.payments] == ["288.00"]
+    assert [e.action for e in result.events] == ["created", "noted", "paid"]

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from csctl.domain import kb, tickets
+from csctl.domain import kb, remittances, tickets
 from csctl.domain.privacy import PERSONAL, mask
 from csctl.errors import CsctlError, IllegalTransition, Problem
 from csctl.i18n import msg
@@ -72,6 +72,7 @@ def _ticket_fields(record: Record) -> dict[str, Any]:
 REPLAYS: dict[str, Callable[[Record], dict[str, Any]]] = {
     "ticket": _ticket_fields,
     "kb": lambda record: {"status": kb.replay(record.id, record.events)},
+    "remittance": lambda record: fields_of(remittances.replay(record.id, record.events)),
 }
 
 # Lists whose order means nothing: each side's additions and removals both count.
@@ -359,7 +360,11 @@ def _route_records(root: Path, textconv: bool) -> str:
 
 
 def driver_warning(root: Path) -> Problem | None:
-    """A warning when `.gitattributes` sends records to the csctl driver but this clone has not set it up."""
+    """A warning when `.gitattributes` sends records to the csctl driver but this clone has not set it up.
+
+    Only in a repository with a remote: that is where other machines' work
+    gets merged (a ledger just made by `csctl init` has nobody to merge with).
+    """
     path = root / ".gitattributes"
     try:
         text = path.read_text(encoding="utf-8")
@@ -372,8 +377,9 @@ def driver_warning(root: Path) -> Problem | None:
     try:
         if git(root, "config", "--get", f"merge.{DRIVER}.driver").returncode == 0:
             return None
-        if git(root, "rev-parse", "--git-dir").returncode != 0:
-            return None  # not a clone: nothing to configure
+        remotes = git(root, "remote")
+        if remotes.returncode != 0 or not remotes.stdout.strip():
+            return None  # not a clone of a shared repository
     except CsctlError:
         return None  # no git here
     return Problem(".gitattributes", named[0], msg("gitsetup.unconfigured"), True)
