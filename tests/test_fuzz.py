@@ -256,3 +256,15 @@ def test_bytes_a_terminal_could_not_decode_are_named_not_written(template: dict[
     assert result.exit_code == 2
     assert result.stderr == ("csctl: text: holds bytes that are not UTF-8 text (check the terminal's encoding); "
                              "nothing was written\n")
+
+
+def test_an_id_too_long_for_a_file_name_is_a_problem_not_a_crash(template: dict[str, object],
+                                                                  tmp_path: Path) -> None:
+    """Found by the fuzzing: the path an ID of 20,000 characters would have cannot even be looked at."""
+    root = copy_of(template, tmp_path)
+    files: dict[str, Path] = template["files"]  # type: ignore[assignment]
+    path = root / files["customer"].relative_to(str(template["root"]))
+    path.write_text(path.read_text().replace(path.stem, "长" * 20000, 1))
+    result = keeps_the_contract(root, ["check"])
+    assert result.exit_code == 1
+    assert f"{path.relative_to(root)}:1: id: " in result.stdout

@@ -130,9 +130,12 @@ class Store:
     def files_named(self, kind: Kind, record_id: str) -> list[Path]:
         """The files that may hold `record_id`: its one path, or for a remark file, any month's."""
         if kind.prefix is None:
-            return sorted(self.folder(kind).glob(f"*/*/{record_id}.toml"))
+            if "/" in record_id or record_id.startswith("."):
+                return []  # an outside number is a name, never a way into another folder
+            name = f"{record_id}.toml"
+            return [month / name for month in sorted(self.folder(kind).glob("*/*")) if _is_file(month / name)]
         path = self.path_for(kind, record_id)
-        return [path] if path.is_file() else []
+        return [path] if _is_file(path) else []
 
     def find(self, kind: Kind, record_id: str) -> Path:
         found = self.files_named(kind, record_id)
@@ -270,6 +273,14 @@ class Store:
         if parse_record(path, text, kind) != record:
             raise CsctlError(f"{path}: internal error: the record would not read back unchanged")
         return data
+
+
+def _is_file(path: Path) -> bool:
+    """`Path.is_file`, where a name no file can have (too long, holding a NUL) is simply no file."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _walk_toml(folder: Path) -> Iterator[str]:
