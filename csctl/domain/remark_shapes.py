@@ -464,7 +464,8 @@ class Shapes:
             departure = self.departure_from(shape, shape.example)
             raise ShapeError(index, shape.name, "example", msg("shapes.example_unfit", why=departure.describe()))
         try:
-            rendered = self.render(shape, values, values.get("agent", ""), values.get("date", ""))
+            fields = {k: v for k, v in values.items() if k not in AUTO_FIELDS}
+            rendered = self.render(shape, fields, values.get("agent", ""), values.get("date", ""))
         except InvalidInput as err:
             raise ShapeError(index, shape.name, "example", str(err)) from None
         if rendered != shape.example:
@@ -502,7 +503,7 @@ class Shapes:
 
     def render(self, shape: Shape, given: Mapping[str, object], agent: str, date: str) -> str:
         """The remark text; refused (naming the field) when it would not read back as the same values."""
-        values = self.values_for(shape, {k: v for k, v in given.items() if k not in AUTO_FIELDS})
+        values = self.values_for(shape, given)
         agent = fold(agent)
         uses_agent = any(isinstance(t, Field) and t.name == "agent" for t in shape.tokens)
         if uses_agent and (any(c in SEPARATORS + "_\n" for c in agent) or not re.search(r"[^\W\d_]", agent)):
@@ -582,6 +583,9 @@ class Shapes:
         while low < high:
             middle = (low + high + 1) // 2
             found = _compiled(shape, middle, self.date_format, True).match(folded)
+            if found and not (names is None or "f_agent" not in found.re.groupindex
+                              or found.group("f_agent") in names):
+                found = None  # the name it is signed with is no name on the roster
             if found:
                 low, end = middle, found.end()
             else:
