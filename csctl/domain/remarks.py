@@ -376,13 +376,13 @@ def _break_message(link: Link) -> str:
 def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark) -> None:
     """Refuse a deduction that would break the buyer's chain, before or after it."""
     files, _ = readable_remark_files(store)
-    files = [(f, p) for f, p in files if f.buyer == buyer or f.id == order]
-    items = stored_remarks(files, shapes)
+    # The order's file counts as the buyer's even when this remark is the one naming the buyer.
+    files = [(f.model_copy(update={"buyer": buyer}) if f.id == order else f, p)
+             for f, p in files if f.buyer == buyer or f.id == order]
     index = next((len(f.remarks) for f, _ in files if f.id == order), 0)
     shape = shapes.get(remark.kind)
     new = Stored(order, buyer, index, Path(), remark, shape, shapes.match(shape, remark.text) if shape else None)
-    items = [*[i if i.order != order else Stored(i.order, buyer, i.index, i.path, i.remark, i.shape, i.values)
-               for i in items], new]
+    items = [*stored_remarks(files, shapes), new]
     for link in chains(deductions_from(items)).get(buyer, []):
         touches = (link.deduction.order, link.deduction.index) == (order, index) or (
             link.previous is not None and (link.previous.order, link.previous.index) == (order, index))
