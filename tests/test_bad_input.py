@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from csctl.cli.main import cli
-from csctl.cli.pending import LATER
 from tests.conftest import Invoke, run_csctl, snapshot
 
 MakeRecord = Callable[..., Path]
@@ -233,17 +232,6 @@ def test_check_reports_a_broken_csctl_toml_as_a_problem(
     result = invoke("--lang", "en", "check")
     assert result.exit_code == 1, result.stderr
     assert result.stdout == f"csctl.toml:{number}: {message}\n"
-    assert snapshot(ledger) == before
-
-
-# ----- placeholder groups ------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name", sorted(LATER))
-def test_a_group_not_built_yet_says_so(name: str, invoke: Invoke, ledger: Path) -> None:
-    before = snapshot(ledger)
-    issue = LATER[name][0]
-    refused(invoke("--lang", "en", name), f"{name}: not built yet (issue #{issue})")
-    refused(invoke("--lang", "en", name, "new", "--kind", "complaint", "x"), f"{name}: not built yet (issue #{issue})")
     assert snapshot(ledger) == before
 
 

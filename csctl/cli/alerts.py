@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 import click
 
 from csctl.cli.context import App, pass_app
@@ -25,17 +27,28 @@ def alerts(app: App, agent: str | None, style: str) -> None:
              if wanted is None or a.addressed_to(wanted)]
     rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "role": a.role, "due": a.due,
              "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject,
-             "responsible": a.agent or (msg("h.role_all", role=enum_label(a.role)) if a.role else None)}
+             "responsible": a.agent or (msg("h.role_all", role=enum_label(a.role)) if a.role else msg("h.unassigned"))}
             for a in found]
-    # JSON keeps `agent` and `role` apart for scripts; people read one "responsible" column.
-    who = [Column("agent", "h.agent"), Column("role", "h.role")] if style == "json" else [
-        Column("responsible", "h.agent", lambda text: text or msg("h.unassigned"))]
-    columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"), *who,
-               Column("due", "h.due"), Column("late_by", "h.late_by"), Column("subject", "h.subject")]
-    if rows or style == "json":
-        click.echo(rows_text(rows, columns, style), nl=False)
-    else:
+    if not rows and style != "json":
         click.echo(msg("alerts.none"), err=True)
+        raise SystemExit(0)
+    rows.sort(key=lambda row: (row["agent"] is None, row["role"] is None, row["responsible"], row["due"]))
+    columns = [Column("alert", "h.alert", lambda k: msg(f"alert.{k}")), Column("record", "h.record"),
+               Column("due", "h.due"), Column("late_by", "h.late_by"), Column("subject", "h.subject")]
+    if style == "json":
+        # Scripts read `agent` and `role` apart, one list sorted by the person responsible.
+        click.echo(rows_text(rows, [*columns[:2], Column("agent", "h.agent"), Column("role", "h.role"),
+                                    *columns[2:]], style), nl=False)
+    elif style == "csv":
+        click.echo(rows_text(rows, [Column("responsible", "h.agent"), *columns], style), nl=False)
+    else:
+        # People read one block per person responsible, as each would be handed their list.
+        blocks = []
+        for person, group in groupby(rows, key=lambda row: row["responsible"]):
+            mine = list(group)
+            heading = f"{person} ({len(mine)})"
+            blocks.append(("## " if style == "markdown" else "") + heading + "\n\n" + rows_text(mine, columns, style))
+        click.echo("\n".join(blocks), nl=False)
     raise SystemExit(1 if rows else 0)
 
 

@@ -40,7 +40,7 @@ COMMANDS: dict[str, str] = {
     "kb": "csctl.cli.kb:kb",
     "alerts": "csctl.cli.alerts:alerts",
     "phrases": "csctl.cli.alerts:phrases",
-    "report": "csctl.cli.pending:report",
+    "report": "csctl.cli.reports:report",
     "check": "csctl.cli.integrity:check",
     "fmt": "csctl.cli.integrity:fmt",
     "merge-driver": "csctl.cli.gitcmds:merge_driver",

@@ -4,7 +4,8 @@ Each workflow contributes its alerts. Tickets: a first response or a
 resolution past its deadline, and callbacks due. Remittances: a payment notice
 unverified past the limit (back to the agent who took the order), a paid
 amount that differs from the order, a possible duplicate order, and register
-days not signed off by a supervisor (or changed since).
+days not signed off by a supervisor (or changed since). Remarks: refunds and
+balance deductions left unregistered (`csctl.domain.remarks.remark_alerts`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, timing
+from csctl.domain.remarks import remark_alerts
 from csctl.domain.tickets import readable_tickets
 from csctl.i18n import msg
 from csctl.models.base import format_money
@@ -26,7 +28,7 @@ from csctl.storage.store import Store
 @dataclass(frozen=True)
 class Alert:
     # Stable keys: ticket.response, ticket.resolution, ticket.callback, remit.stale, remit.amount,
-    # remit.duplicate, remit.unreviewed, record.unreadable.
+    # remit.duplicate, remit.unreviewed, refund.unregistered, balance.unregistered, record.unreadable.
     kind: str
     record: str
     agent: str | None
@@ -86,6 +88,7 @@ def all_alerts(store: Store, clock: Clockwork, now: dt.datetime) -> list[Alert]:
     found = [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
     remits, broken_remits = remit_flow.readable_remittances(store)
     found += remittance_alerts(store, remits, now)
+    found += remark_alerts(store, now)
     found += [Alert("record.unreadable", store.ledger.relative(err.path), None, now,
                     f"{err.line}: {err.message}" if err.line else err.message) for err in [*broken, *broken_remits]]
     return sorted(found, key=lambda a: (a.due, a.record, a.kind))

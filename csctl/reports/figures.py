@@ -1,0 +1,290 @@
+"""Every figure of a report, computed from the records as the period left them.
+
+A record counts in a period by what happened in it: a ticket is *opened* on
+the day it was created, *resolved* on the day of a resolution, and so on, all
+in the ledger's time zone. Deadlines are judged as the period's end found the
+ticket, by the same `timing` that `alerts` and `ticket show` use, so a report
+never disagrees with them.
+
+工单处理及时率 (the on-time rate): of the tickets whose first resolution fell in
+the period, or whose resolution was due in the period and is still missing,
+the share resolved by the deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from csctl.domain import remittances as remit_flow
+from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
+from csctl.models.base import Event
+from csctl.models.config import LedgerConfig, Role
+from csctl.models.records import (
+    CallbackOutcome,
+    Remark,
+    Remittance,
+    RemittanceStatus,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    Verdict,
+)
+from csctl.reports.periods import Period
+
+ZERO = Decimal("0.00")
+DONE = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+
+
+def ratio(part: int, whole: int) -> Decimal | None:
+    """A share to four places (0.8750), None when there is nothing to share."""
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP) if whole else None
+
+
+def mean(values: list[int]) -> Decimal | None:
+    return (Decimal(sum(values)) / Decimal(len(values))).quantize(Decimal("0.01"), ROUND_HALF_UP) if values else None
+
+
+@dataclass
+class Flow:
+    """Tickets opened, resolved and closed."""
+
+    opened: int = 0
+    resolved: int = 0
+    closed: int = 0
+
+    def add(self, opened: bool, resolved: bool, closed: bool) -> None:
+        self.opened += opened
+        self.resolved += resolved
+        self.closed += closed
+
+
+@dataclass(frozen=True)
+class Late:
+    """A ticket that missed its resolution deadline (resolved late, or still open past it)."""
+
+    id: str
+    kind: TicketKind
+    assignee: str | None
+    due: dt.datetime
+    resolved_at: dt.datetime | None
+    subject: str
+
+
+@dataclass
+class TicketFigures:
+    total: Flow = field(default_factory=Flow)
+    by_kind: dict[str, Flow] = field(default_factory=lambda: defaultdict(Flow))
+    by_channel: dict[str, Flow] = field(default_factory=lambda: defaultdict(Flow))
+    by_region: dict[str, Flow] = field(default_factory=lambda: defaultdict(Flow))
+    by_agent: dict[str, Flow] = field(default_factory=lambda: defaultdict(Flow))
+    complaints: Counter[str] = field(default_factory=Counter)  # verdict -> judged in the period
+    measured: int = 0
+    on_time: int = 0
+    late: list[Late] = field(default_factory=list)
+    callbacks: int = 0
+    callbacks_reached: int = 0
+    satisfaction: list[int] = field(default_factory=list)
+    kb_uses: Counter[str] = field(default_factory=Counter)
+    opened_per_day: Counter[dt.date] = field(default_factory=Counter)
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        return ratio(self.on_time, self.measured)
+
+    @property
+    def average_satisfaction(self) -> Decimal | None:
+        return mean(self.satisfaction)
+
+
+def as_of(ticket: Ticket, end: dt.datetime) -> Ticket:
+    """The ticket as it stood at `end`: later events left out."""
+    if not ticket.events or ticket.events[-1].at < end:
+        return ticket
+    return ticket.model_copy(update={"events": [e for e in ticket.events if e.at < end]})
+
+
+def _in(event: Event, start: dt.datetime, end: dt.datetime) -> bool:
+    return start <= event.at < end
+
+
+def _closes(event: Event) -> bool:
+    return event.action == "closed" or (event.action == "judged" and event.extras.get("verdict") == Verdict.INVALID)
+
+
+def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConfig,
+                   clock: Clockwork | None = None) -> TicketFigures:
+    clock = clock or clockwork(config)
+    start, end = period.bounds(config.tz)
+    out = TicketFigures()
+    for ticket in tickets:
+        if ticket.created >= end:
+            continue
+        if ticket.events[-1].at < start and ticket.status in DONE:
+            continue  # resolved or closed before the period: nothing to count, no deadline to judge
+        during = [e for e in ticket.events if _in(e, start, end)]
+        opened = start <= ticket.created < end
+        resolved_by = [e.by for e in during if e.action == "resolved"]
+        closed_by = [e.by for e in during if _closes(e)]
+        if opened or resolved_by or closed_by:
+            for flow in (out.total, out.by_kind[ticket.kind.value], out.by_channel[ticket.channel.value],
+                         out.by_region[ticket.region or "-"]):
+                flow.add(opened, bool(resolved_by), bool(closed_by))
+        if opened:
+            out.by_agent[ticket.events[0].by].opened += 1
+            out.opened_per_day[ticket.created.astimezone(config.tz).date()] += 1
+        for who in set(resolved_by):
+            out.by_agent[who].resolved += 1
+        for who in set(closed_by):
+            out.by_agent[who].closed += 1
+        for event in during:
+            if event.action == "judged":
+                out.complaints[str(event.extras.get("verdict"))] += 1
+            elif event.action == "callback":
+                out.callbacks += 1
+                out.callbacks_reached += event.extras.get("outcome") != CallbackOutcome.UNREACHABLE
+                if isinstance(event.extras.get("satisfaction"), int):
+                    out.satisfaction.append(event.extras["satisfaction"])
+            elif event.action == "resolved":
+                out.kb_uses.update(event.extras.get("kb") or [])
+        _judge_deadline(out, ticket, config, clock, start, end)
+    return out
+
+
+def _judge_deadline(out: TicketFigures, ticket: Ticket, config: LedgerConfig, clock: Clockwork,
+                    start: dt.datetime, end: dt.datetime) -> None:
+    t = _timing(ticket, config, clock, end)
+    resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
+    missing = t.first_resolved_at is None and start <= t.first_resolution_due < end
+    if resolved_in or missing:
+        out.measured += 1
+        if resolved_in and t.resolution_met:
+            out.on_time += 1
+    late_resolution = resolved_in and not t.resolution_met
+    still_open_late = t.first_resolved_at is None and t.first_resolution_due < end and t.waiting is False
+    if late_resolution or still_open_late:
+        out.late.append(Late(ticket.id, ticket.kind, ticket.assignee, t.first_resolution_due, t.first_resolved_at,
+                             ticket.subject))
+
+
+def _timing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, end: dt.datetime) -> Timing:
+    return timing(as_of(ticket, end), config.tickets, clock, end)
+
+
+def deadline_rule(config: LedgerConfig) -> dict[str, str]:
+    """The rule the on-time rate was judged by, for the reader of a report."""
+    return {"count": config.tickets.count, **config.tickets.resolution}
+
+
+# ----- remittances ----------------------------------------------------------------------------
+
+@dataclass
+class RemittanceFigures:
+    rows: list[remit_flow.RegisterRow]
+    by_state: dict[RemittanceStatus, remit_flow.StateTotal]
+    created: int
+    created_amount: Decimal
+    stale: list[str]  # notices unverified past the limit at the period's end
+
+
+def remittance_figures(remits: list[Remittance], period: Period, config: LedgerConfig) -> RemittanceFigures:
+    start, end = period.bounds(config.tz)
+    rows = remit_flow.activity_rows(remits, start, end)
+    created = [r for r in remits if start <= r.created < end]
+    clock = remit_flow.verify_clock(config)
+    stale = []
+    for remit in remits:
+        if remit.created >= end:
+            continue
+        earlier = [e for e in remit.events if e.at < end]
+        state = remit_flow.replay(remit.id, earlier)
+        snapshot = remit.model_copy(update={"events": earlier, "status": state.status})
+        if remit_flow.stale(snapshot, config, end, clock):
+            stale.append(remit.id)
+    return RemittanceFigures(rows, remit_flow.totals(rows), len(created), sum((r.amount for r in created), ZERO),
+                             stale)
+
+
+# ----- the performance table (绩效考核表) ---------------------------------------------------------
+
+@dataclass
+class AgentRow:
+    agent: str
+    name: str
+    handled: int = 0  # tickets resolved by the agent in the period
+    measured: int = 0
+    on_time: int = 0
+    satisfaction: list[int] = field(default_factory=list)
+    callbacks: int = 0
+    reopened: int = 0  # of the tickets handled, reopened afterwards
+    kb_uses: int = 0
+    remarks: int = 0
+    remittances: int = 0  # remittances the agent registered or moved in the period
+
+    @property
+    def on_time_rate(self) -> Decimal | None:
+        return ratio(self.on_time, self.measured)
+
+    @property
+    def average_satisfaction(self) -> Decimal | None:
+        return mean(self.satisfaction)
+
+    @property
+    def reopen_rate(self) -> Decimal | None:
+        return ratio(self.reopened, self.handled)
+
+    @property
+    def active(self) -> bool:
+        return any((self.handled, self.callbacks, self.remarks, self.remittances, self.measured))
+
+
+def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks: Iterable[Remark],
+               period: Period, config: LedgerConfig, clock: Clockwork | None = None) -> list[AgentRow]:
+    """One row per person on the roster who works cases (viewers left out), in roster order."""
+    clock = clock or clockwork(config)
+    start, end = period.bounds(config.tz)
+    rows = {a.id: AgentRow(a.id, a.name) for a in config.agents if a.role is not Role.VIEWER}
+
+    def row(who: str) -> AgentRow:
+        return rows.setdefault(who, AgentRow(who, who))
+
+    for ticket in tickets:
+        if ticket.created >= end:
+            continue
+        resolver: str | None = None
+        handled_here: set[str] = set()
+        for event in ticket.events:
+            if event.at >= end:
+                break
+            if event.action == "resolved":
+                resolver = event.by
+                if event.at >= start:
+                    handled_here.add(event.by)
+                    row(event.by).kb_uses += len(event.extras.get("kb") or [])
+            elif event.at >= start and event.action == "callback":
+                row(event.by).callbacks += 1
+                score = event.extras.get("satisfaction")
+                if isinstance(score, int) and resolver is not None:
+                    row(resolver).satisfaction.append(score)
+        for who in handled_here:
+            row(who).handled += 1
+            last = max(e.at for e in ticket.events if e.action == "resolved" and e.by == who and _in(e, start, end))
+            if any(e.action == "reopened" and last < e.at < end for e in ticket.events):
+                row(who).reopened += 1
+        t = _timing(ticket, config, clock, end)
+        first = next((e for e in ticket.events if e.action == "resolved"), None)
+        if first is not None and start <= first.at < end:
+            row(first.by).measured += 1
+            row(first.by).on_time += bool(t.resolution_met)
+        elif first is None and start <= t.first_resolution_due < end and ticket.assignee:
+            row(ticket.assignee).measured += 1
+    for remit in remits:
+        for who in {e.by for e in remit.events if start <= e.at < end}:
+            row(who).remittances += 1
+    for remark in remarks:
+        if start <= remark.at < end:
+            row(remark.by).remarks += 1
+    return list(rows.values())
