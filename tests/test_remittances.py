@@ -171,7 +171,8 @@ def test_a_differing_payment_is_kept_flagged_and_never_corrected(desk: Desk) -> 
     assert data["status"] == "paid"
     (alert,) = [a for a in desk.alerts() if a["alert"] == "remit.amount"]
     assert (alert["record"], alert["agent"]) == (remit_id, "mei")
-    assert "1280.00" in alert["subject"] and "1288.00" in alert["subject"]
+    assert "1280.00" in alert["subject"]
+    assert "1288.00" in alert["subject"]
     result = desk.run("check")
     assert result.exit_code == 0
     assert f"{remit_id}: paid 1280.00, but the order is 1288.00 (warning)" in result.stdout
@@ -290,7 +291,8 @@ def test_a_second_open_order_with_the_same_items_is_flagged_with_both_ids(desk: 
                       "--item", "LY2611-03:L:1", "--address", ADDRESS, "--amount", "9", who="mei")
     assert result.exit_code == 0
     second = result.stdout.strip()
-    assert f"{second}" in result.stderr and first in result.stderr
+    assert f"{second}" in result.stderr
+    assert first in result.stderr
     (alert,) = [a for a in desk.alerts() if a["alert"] == "remit.duplicate"]
     assert (alert["record"], alert["agent"]) == (second, "mei")
     assert desk.show(first)["duplicates"] == [second]
@@ -346,13 +348,17 @@ def test_the_register_lists_the_day_as_it_left_each_order_with_totals_per_state(
 def test_the_register_in_every_format(desk: Desk, tmp_path: Path) -> None:
     remit_id = desk.order(buyer="tb_林晓燕")
     table = desk.ok("remit", "register", "--date", "2026-11-23", lang="zh")
-    assert "汇款销售记录表 2026-11-23" in table and "待汇款" in table and "合计" in table and "未审核" in table
+    assert "汇款销售记录表 2026-11-23" in table
+    assert "待汇款" in table
+    assert "合计" in table
+    assert "未审核" in table
     markdown = desk.ok("remit", "register", "--date", "2026-11-23", "--format", "markdown")
     assert f"| {remit_id} |" in markdown
     text = desk.ok("remit", "register", "--date", "2026-11-23", "--format", "csv")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:3] == ["ID", "buyer", "agent"] and rows[1][:2] == [remit_id, "tb_林晓燕"]
+    assert rows[0][:3] == ["ID", "buyer", "agent"]
+    assert rows[1][:2] == [remit_id, "tb_林晓燕"]
     workbook = tmp_path / "out" / "register.xlsx"
     workbook.parent.mkdir()
     assert desk.ok("remit", "register", "--date", "2026-11-23", "--format", "xlsx", "--output", str(workbook)) == ""
@@ -425,9 +431,11 @@ def test_list_filters_and_show_masks_the_address_unless_revealed(desk: Desk) -> 
     desk.refused("remit", "list", "--agent", "nobody", says="nobody")
     for style in ("table", "markdown", "csv"):
         out = desk.ok("remit", "list", "--format", style)
-        assert a in out and b in out
+        assert a in out
+        assert b in out
     shown = desk.show(a)
-    assert shown["address"] != ADDRESS and "13857123456" not in json.dumps(shown, ensure_ascii=False)
+    assert shown["address"] != ADDRESS
+    assert "13857123456" not in json.dumps(shown, ensure_ascii=False)
     for style in ("table", "csv", "markdown"):
         assert "13857123456" not in desk.ok("remit", "show", a, "--format", style)
     desk.refused("remit", "show", a, "--reveal", who="sales", code=3)

@@ -45,11 +45,13 @@ def page(title: str, report: Report) -> str:
 
 
 def _table(section: Section) -> str:
-    head = "".join(f"<th>{escape(msg(header))}</th>" for _, header in section.columns)
+    # The text bars of the terminal are drawn as a chart above the table here.
+    columns = [(key, header) for key, header in section.columns if key != "bar"]
+    head = "".join(f"<th>{escape(msg(header))}</th>" for _, header in columns)
     body = []
     for row in section.rows:
         cells = []
-        for key, _ in section.columns:
+        for key, _ in columns:
             value = row.get(key)
             number = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
             opening = '<td class="number">' if number else "<td>"
@@ -61,7 +63,8 @@ def _table(section: Section) -> str:
 def _chart(section: Section) -> str:
     """A bar chart where a picture reads faster than numbers: tickets per day, and per kind."""
     if section.key == "volume":
-        return _columns_chart([(row["date"][5:], int(row["opened"])) for row in section.rows])
+        # Day of the month under each bar: a month's thirty labels fit where "11-16" would not.
+        return _columns_chart([(row["date"][8:], int(row["opened"])) for row in section.rows])
     if section.key == "by_kind" and section.rows:
         return _bars_chart([(str(row["name"]), int(row["opened"])) for row in section.rows])
     return ""

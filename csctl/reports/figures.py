@@ -115,6 +115,12 @@ def _closes(event: Event) -> bool:
     return event.action == "closed" or (event.action == "judged" and event.extras.get("verdict") == Verdict.INVALID)
 
 
+def _reopens(event: Event) -> bool:
+    """Sends a resolved ticket back to work: a reopening, or a callback the customer rejected (重新处理)."""
+    return event.action == "reopened" or (event.action == "callback" and not event.extras.get("retry_by")
+                                          and event.extras.get("outcome") == CallbackOutcome.REJECTED)
+
+
 def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConfig,
                    clock: Clockwork | None = None) -> TicketFigures:
     clock = clock or clockwork(config)
@@ -272,7 +278,7 @@ def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks:
         for who in handled_here:
             row(who).handled += 1
             last = max(e.at for e in ticket.events if e.action == "resolved" and e.by == who and _in(e, start, end))
-            if any(e.action == "reopened" and last < e.at < end for e in ticket.events):
+            if any(_reopens(e) and last < e.at < end for e in ticket.events):
                 row(who).reopened += 1
         t = _timing(ticket, config, clock, end)
         first = next((e for e in ticket.events if e.action == "resolved"), None)

@@ -162,16 +162,17 @@ class Report:
     def data(self) -> dict[str, Any]:
         out: dict[str, Any] = {"report": self.name, "period": _period(self.period)}
         if self.summary is not None:
-            out["overview"] = self.summary.overview()
+            out["overview"] = _rates_as_text(self.summary.overview())
             out["deadline_rule"] = deadline_rule(self.config)
             out["tickets"] = _ticket_data(self.summary.tickets)
             out["remittances"] = _remittance_data(self.summary.remittances)
             out["opened_per_day"] = {d.isoformat(): self.summary.tickets.opened_per_day.get(d, 0)
                                      for d in self.period.days()}
         if self.previous is not None:
-            out["previous"] = {"period": _period(self.previous.period), "overview": self.previous.overview()}
+            out["previous"] = {"period": _period(self.previous.period),
+                               "overview": _rates_as_text(self.previous.overview())}
         if self.agents is not None:
-            out["agents"] = [_agent_data(row) for row in self.agents]
+            out["agents"] = [_rates_as_text(_agent_data(row)) for row in self.agents]
         return out
 
     # ----- tables -------------------------------------------------------------------------
@@ -319,6 +320,14 @@ def _agent_data(row: AgentRow) -> dict[str, Any]:
             "on_time": row.on_time, "measured": row.measured, "average_satisfaction": row.average_satisfaction,
             "callbacks": row.callbacks, "reopen_rate": row.reopen_rate, "reopened": row.reopened,
             "kb_uses": row.kb_uses, "remarks": row.remarks, "remittances": row.remittances}
+
+
+RATES = ("on_time_rate", "reopen_rate")
+
+
+def _rates_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """Shares keep their four places in JSON ("0.8750"); money elsewhere is written with two."""
+    return {k: (str(v) if k in RATES and v is not None else v) for k, v in row.items()}
 
 
 def _period(period: Period) -> dict[str, Any]:
