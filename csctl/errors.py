@@ -15,6 +15,10 @@ class CsctlError(Exception):
 
     exit_code = 2
 
+    def __str__(self) -> str:
+        # One line, even when it quotes a name or value typed with a line break in it.
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
+
 
 class NotFound(CsctlError):
     """An ID, agent or file that does not exist."""

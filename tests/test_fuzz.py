@@ -268,3 +268,13 @@ def test_an_id_too_long_for_a_file_name_is_a_problem_not_a_crash(template: dict[
     result = keeps_the_contract(root, ["check"])
     assert result.exit_code == 1
     assert f"{path.relative_to(root)}:1: id: " in result.stdout
+
+
+@pytest.mark.parametrize("args", [["fmt", "第一行\n第二行"], ["ticket", "show", "T-261123\r\n"],
+                                  ["customer", "edit", "C-1\n", "--region", "上海"]])
+def test_a_value_with_a_line_break_is_quoted_on_one_line(args: list[str], template: dict[str, object],
+                                                         tmp_path: Path) -> None:
+    """Found by the fuzzing: `csctl fmt $'\\n'` said `csctl: ` and `: no such file` on two lines."""
+    result = keeps_the_contract(copy_of(template, tmp_path), args)
+    assert result.exit_code == 2
+    assert "\\n" in result.stderr
