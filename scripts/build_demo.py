@@ -1,12 +1,11 @@
-"""Build the demo ledger at the repository root, through csctl's own commands and store.
+"""Build the demo ledger at the repository root, through the commands a team would type.
 
     python scripts/build_demo.py OUT_DIR
 
-Tickets are made by the commands a team would type, with the clock set by
-CSCTL_NOW; kinds whose commands arrive later (remark files) are written through the store.
+Each command runs in-process with the clock set by CSCTL_NOW, so the demo's
+history reads like a real week of work.
 """
 
-import datetime as dt
 import random
 import sys
 from pathlib import Path
@@ -15,11 +14,7 @@ from types import SimpleNamespace
 from click.testing import CliRunner
 
 from csctl.cli.main import cli
-from csctl.models.base import Event
-from csctl.models.kinds import KINDS
 from csctl.storage import ids
-from csctl.storage.ledger import Ledger
-from csctl.storage.store import Store
 
 # The random bits of IDs drawn from a fixed seed: a rebuilt demo keeps the IDs the README cites.
 ids.secrets = SimpleNamespace(randbelow=random.Random(2026).randrange)  # type: ignore[assignment]
@@ -61,20 +56,6 @@ for args in (
     r = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
     assert r.exit_code == 0, (args, r.stderr)
 
-store = Store(Ledger(root))
-tz = store.ledger.config.tz
-
-
-def t(s):
-    return dt.datetime.fromisoformat(s).replace(tzinfo=tz)
-
-
-def ev(at, by, action, **kw):
-    return Event(at=t(at), by=by, action=action, **kw).model_dump(exclude_none=True)
-
-
-
-# Everything below goes through the commands a team would type, the clock moved by CSCTL_NOW.
 def run(at: str, who: str, *args: str) -> str:
     result = CliRunner().invoke(
         cli, list(args), env={**env, "CSCTL_AGENT": who, "CSCTL_NOW": at}, catch_exceptions=False
@@ -468,42 +449,23 @@ for day, at in (("2026-11-17", "2026-11-18T09:10:00"), ("2026-11-18", "2026-11-1
     remit(at, "chen", "review", "--date", day)
 
 
-# remark files
-def remark_file(order, created, buyer, remarks):
-    k = KINDS["remark"]
-    rec = k.model.model_validate(
-        {
-            "id": order,
-            "created": t(created),
-            "buyer": buyer,
-            "remarks": [{"at": t(a), "by": b, "kind": kd, "text": tx} for a, b, kd, tx in remarks],
-            "events": [ev(a, b, "remarked", kind=kd) for a, b, kd, tx in remarks],
-        }
-    )
-    store.create_named(k, rec)
-
-
-remark_file(
-    "3291055820147733",
-    "2026-11-21T10:30:00",
-    "tb_王丽",
-    [
-        ("2026-11-21T10:30:00", "wang", "balance_deduct", "扣除余额20.00元,还剩余额30.00+小王/11.21"),
-        ("2026-11-21T17:05:00", "zhang", "printed", "11.21"),
-    ],
-)
-remark_file(
-    "3295518870012346",
-    "2026-11-22T15:10:00",
-    "tb_陈思琪",
-    [
-        (
-            "2026-11-22T15:10:00",
-            "mei",
-            "address_change_printed",
-            "地址须更改为:上海市浦东新区张杨路1600号2栋501,待改面单,已交小张处理+小美/11.22",
-        ),
-        ("2026-11-22T16:00:00", "zhang", "label_fixed", "面单地址已改+小张/11.22"),
-    ],
-)
+# order remarks (备注), typed as a team types them: a balance chain for tb_王丽 down to zero and
+# registered, a refund to Alipay registered, one to a bank still waiting, an address change.
+run("2026-11-21T10:30:00", "wang", "remark", "add", "3291055820147733", "balance_deduct", "amount=20",
+       "balance=30", "--buyer", "tb_王丽")
+run("2026-11-21T17:05:00", "zhang", "remark", "add", "3291055820147733", "printed")
+run("2026-11-22T15:10:00", "mei", "remark", "add", "3295518870012346", "address_change_printed",
+       "address=上海市浦东新区张杨路1600号2栋501", "assistant=小张", "--buyer", "tb_陈思琪")
+run("2026-11-22T16:00:00", "zhang", "remark", "add", "3295518870012346", "label_fixed")
+run("2026-11-21T16:20:00", "wang", "remark", "add", "3289902217730415", "refund_after_trade", "item=LY2318",
+       "kind=邮费", "amount=15", "via=支付宝", "account=xt.lilili@163.com", "holder=李莉莉", "--buyer", "毛毛雨920402")
+run("2026-11-22T09:10:00", "zhang", "refund", "register", "3289902217730415")
+run("2026-11-22T10:15:00", "wang", "remark", "add", "3293360014428801", "balance_deduct", "amount=18",
+       "balance=12", "--buyer", "tb_王丽")
+run("2026-11-22T11:05:00", "mei", "remark", "add", "3296630045512908", "refund_after_trade_no_name",
+       "item=LY1120", "kind=折扣", "amount=28.80", "via=银行", "account=建行4367 4206 7255 0308 214",
+       "--buyer", "幽幽兰兰007")
+run("2026-11-22T14:40:00", "mei", "remark", "add", "3294471180025566", "balance_clear", "amount=12",
+       "--buyer", "tb_王丽")
+run("2026-11-22T17:30:00", "zhang", "balance", "register", "3291055820147733")
 print("ok")

@@ -135,3 +135,17 @@ def test_check_finds_a_follow_up_its_origin_does_not_name(invoke: Invoke, ledger
     result = invoke("--lang", "en", "check")
     assert result.exit_code == 1
     assert result.stdout == f"{path.relative_to(ledger)}: followups: misses {followup}, which follows this ticket\n"
+
+
+def test_the_demo_ledger_is_what_its_builder_makes(tmp_path: Path) -> None:
+    """The committed demo is the builder's output, byte for byte: the README's IDs and figures stay true."""
+    import subprocess
+    import sys
+
+    built = tmp_path / "demo"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build_demo.py"), str(built)], check=True,
+                   capture_output=True, cwd=tmp_path)
+    for name in ("csctl.toml", "records", "templates"):
+        ours, theirs = ({p.relative_to(root): p.read_bytes() for p in [root / name, *(root / name).rglob("*")]
+                         if p.is_file()} for root in (REPO, built))
+        assert ours == theirs, name

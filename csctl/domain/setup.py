@@ -80,6 +80,10 @@ sun = "08:30-16:00"
 [remarks]
 # strftime format of the date that ends a remark: +小王/11.23
 date_format = "%m.%d"
+# A refund to pay back (应退…) or a balance deduction not registered (退款已登记 /
+# 余额已登记) this long after its remark becomes an alert for the agent who wrote it.
+refund_register_within = "1d"
+balance_register_within = "1d"
 
 [git]
 # Commit each change with a message saying what was done, by whom, to which record.
