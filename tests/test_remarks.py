@@ -422,7 +422,7 @@ def test_alerts_for_unregistered_refunds_and_deductions(desk: Desk) -> None:
 def test_the_limits_are_configurable_and_a_broken_file_is_an_alert(desk: Desk) -> None:
     config = desk.ledger / "csctl.toml"
     config.write_text(config.read_text(encoding="utf-8").replace(
-        '[remarks]\n', '[remarks]\nrefund_register_within = "4h"\n'), encoding="utf-8")
+        'refund_register_within = "1d"', 'refund_register_within = "4h"'), encoding="utf-8")
     desk.remark("1004", "refund_after_trade", *REFUND)
     (desk.ledger / "records" / "remarks" / "2026" / "11" / "1005.toml").write_text("id = \n", encoding="utf-8")
     found = list(remark_alerts(desk.store(), dt.datetime.fromisoformat(at("13:30"))))

@@ -18,6 +18,7 @@ from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, timing
 from csctl.domain.remarks import remark_alerts
 from csctl.domain.tickets import readable_tickets
+from csctl.errors import RecordError
 from csctl.i18n import msg
 from csctl.models.base import format_money
 from csctl.models.config import AgentEntry, LedgerConfig, Role
@@ -74,7 +75,9 @@ def remittance_alerts(store: Store, remits: list[Remittance], now: dt.datetime) 
         yield Alert("remit.duplicate", second.id, second.agent, second.created,
                     msg(f"remit.duplicate_{pair.reason}", id=second.id, other=pair.first))
     today = now.astimezone(config.tz).date()
-    for day, state in remit_flow.unreviewed_days(store, remits, today):
+    reviews, broken = remit_flow.readable_reviews(store)
+    yield from unreadable(store, broken, now)
+    for day, state in remit_flow.unreviewed_days(config, remits, reviews, today):
         end = remit_flow.day_bounds(day, config)[1]
         subject = (msg("remit.review_changed", ids=", ".join(state.changed)) if state.review
                    else msg("remit.review_missing"))
@@ -89,6 +92,11 @@ def all_alerts(store: Store, clock: Clockwork, now: dt.datetime) -> list[Alert]:
     remits, broken_remits = remit_flow.readable_remittances(store)
     found += remittance_alerts(store, remits, now)
     found += remark_alerts(store, now)
-    found += [Alert("record.unreadable", store.ledger.relative(err.path), None, now,
-                    f"{err.line}: {err.message}" if err.line else err.message) for err in [*broken, *broken_remits]]
+    found += unreadable(store, [*broken, *broken_remits], now)
     return sorted(found, key=lambda a: (a.due, a.record, a.kind))
+
+
+def unreadable(store: Store, broken: list[RecordError], now: dt.datetime) -> list[Alert]:
+    """A record that cannot be read is itself an alert, so that it never silences cron."""
+    return [Alert("record.unreadable", store.ledger.relative(err.path), None, now,
+                  f"{err.line}: {err.message}" if err.line else err.message) for err in broken]

@@ -436,7 +436,7 @@ def _limit(text: str) -> dt.timedelta:
 def remark_alerts(store: Store, now: dt.datetime) -> Iterator[Alert]:
     """Refunds and balance deductions left unregistered past `[remarks]`'s limits, for the agent who wrote
     them; an unreadable remark file is itself an alert (so that it never silences cron)."""
-    from csctl.domain.alerts import Alert
+    from csctl.domain.alerts import Alert, unreadable
 
     settings = store.ledger.config.remarks
     _shapes, items, broken = readable(store)
@@ -450,9 +450,7 @@ def remark_alerts(store: Store, now: dt.datetime) -> Iterator[Alert]:
             subject = msg("remark.deduction_subject", buyer=deduction.buyer or "-",
                           amount=format_money(deduction.amount), remaining=format_money(deduction.remaining))
             yield Alert("balance.unregistered", deduction.order, deduction.by, deduction.at + balance_limit, subject)
-    for err in broken:
-        yield Alert("record.unreadable", store.ledger.relative(err.path), None, now,
-                    f"{err.line}: {err.message}" if err.line else err.message)
+    yield from unreadable(store, broken, now)
 
 
 # ----- check -------------------------------------------------------------------------------

@@ -476,6 +476,21 @@ def review_state(store: Store, day: dt.date, rows: list[RegisterRow]) -> ReviewS
     return ReviewState(review, _changed(review, rows))
 
 
+def readable_reviews(store: Store) -> tuple[dict[str, RegisterReview], list[RecordError]]:
+    """Every day's review by its day, and the review files that could not be read."""
+    found: dict[str, RegisterReview] = {}
+    broken: list[RecordError] = []
+    for kind, path in store.iter_paths([REVIEW]):
+        try:
+            review = store.load(kind, path)
+        except RecordError as err:
+            broken.append(err)
+            continue
+        assert isinstance(review, RegisterReview)
+        found[review.id] = review
+    return found, broken
+
+
 def _changed(review: RegisterReview, rows: list[RegisterRow]) -> list[str]:
     signed = {e.id: e.digest for e in review.entries}
     now = {r.id: r.digest for r in rows}
@@ -511,15 +526,20 @@ def review(store: Store, actor: AgentEntry, when: Moment, day: dt.date) -> Regis
         return updated
 
 
-def unreviewed_days(store: Store, remits: list[Remittance], today: dt.date) -> Iterator[tuple[dt.date, ReviewState]]:
+def unreviewed_days(config: LedgerConfig, remits: list[Remittance], reviews: dict[str, RegisterReview],
+                    today: dt.date) -> Iterator[tuple[dt.date, ReviewState]]:
     """Past days with register activity that are not signed off, or changed since they were."""
-    config = store.ledger.config
-    days = sorted({e.at.astimezone(config.tz).date() for r in remits for e in r.events})
+    active: dict[dt.date, list[Remittance]] = {}
+    for remit in remits:
+        for day in {e.at.astimezone(config.tz).date() for e in remit.events}:
+            active.setdefault(day, []).append(remit)
     first = config.remittances.reviews_from
-    for day in days:
+    for day in sorted(active):
         if day >= today or (first and day < first):
             continue
-        state = review_state(store, day, register_rows(remits, day, config))
+        review = reviews.get(day.isoformat())
+        rows = register_rows(active[day], day, config)
+        state = ReviewState(review, _changed(review, rows) if review is not None else [])
         if not state.signed:
             yield day, state
 
