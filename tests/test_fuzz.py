@@ -223,9 +223,14 @@ def command_lines(draw: st.DrawFn, ids: list[str]) -> list[str]:
     return args
 
 
+def real_stdin_only(args: list[str]) -> bool:
+    """`customer import -` reads stdin's name, which a real process has and CliRunner's lacks."""
+    return not (args[:2] == ["customer", "import"] and "-" in args)
+
+
 def _fuzz_options(template: dict[str, object], scratch: Path, data: st.DataObject) -> None:
     ids: list[str] = template["ids"]  # type: ignore[assignment]
-    args = data.draw(command_lines(ids), label="args")
+    args = data.draw(command_lines(ids).filter(real_stdin_only), label="args")
     keeps_the_contract(copy_of(template, scratch), args)
 
 
