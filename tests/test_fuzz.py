@@ -284,3 +284,13 @@ def test_a_value_with_a_line_break_is_quoted_on_one_line(args: list[str], templa
     result = keeps_the_contract(copy_of(template, tmp_path), args)
     assert result.exit_code == 2
     assert "\\n" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["check", "9" * 400], ["fmt", "--check", "长" * 200],
+                                  ["check", " ", "--repair-duplicates"]])
+def test_paths_no_file_can_have_are_refused_before_anything_is_done(args: list[str], template: dict[str, object],
+                                                                   tmp_path: Path) -> None:
+    """Found by the fuzzing: a name too long was an internal error, and a repair ran before a bad PATH was seen."""
+    result = keeps_the_contract(copy_of(template, tmp_path), args)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(": no such file or folder\n")

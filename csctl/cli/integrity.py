@@ -26,10 +26,12 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
 
     Prints each problem as `path:line: message`; exit 0 when clean, 1 when not.
     """
-    from csctl.domain.integrity import check_ledger
+    from csctl.domain.integrity import check_ledger, select
     from csctl.domain.integrity import repair_duplicates as repair
 
     if repair_duplicates:
+        if paths:
+            select(app.store, list(paths))  # a bad PATH is refused before the repair writes anything
         renames = repair(app.store, app.actor, app.now())
         for rename in renames:
             click.echo(msg("repair.renamed", old=rename.old_id, new=rename.new_id,

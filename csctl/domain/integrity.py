@@ -106,7 +106,11 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
     root = store.ledger.root.resolve()
     for given in paths:
         path = given.resolve()
-        if not path.exists():
+        try:
+            missing = not path.exists()
+        except OSError:  # a name longer than the system allows
+            missing = True
+        if missing:
             raise CsctlError(f"{given}: no such file or folder")
         if path == store.ledger.config_path.resolve():
             with_config = True
