@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csctl.domain import remittances as flow
+from csctl.models.base import Event
 from csctl.models.config import LedgerConfig, TeamSettings
 from csctl.models.records import Remittance
 from tests.conftest import NOW, Invoke
@@ -511,3 +512,12 @@ def test_register_totals_add_up_to_the_cent_both_ways(orders: list[tuple[Decimal
     assert sum((t.amount for t in sums.values()), Decimal(0)) == sum((a for a, _ in orders), Decimal(0))
     assert sum((t.paid for t in sums.values()), Decimal(0)) == sum((p or Decimal(0) for _, p in orders), Decimal(0))
     assert all(t.amount.as_tuple().exponent == -2 for t in sums.values())
+
+
+def test_a_verdict_follows_the_other_order_when_it_is_renamed() -> None:
+    created = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    events = [Event(at=created, by="wang", action="created"),
+              Event(at=created, by="lead", action="not_duplicate", of="R-261120-AAAAA", reason="两位家人"),
+              Event(at=created, by="adm", action="renamed", field="not_duplicate_of", old_id="R-261120-AAAAA",
+                    new_id="R-261120-BBBBB")]
+    assert flow.replay("R-261120-CCCCC", events).not_duplicate_of == ["R-261120-BBBBB"]

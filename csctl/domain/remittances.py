@@ -122,6 +122,10 @@ def _apply(state: Derived, event: Event, registrar: str) -> None:
         state.status = CANCELLED
     elif event.action == "not_duplicate":
         state.not_duplicate_of = sorted({*state.not_duplicate_of, str(extra["of"])})
+    elif event.action == "renamed" and extra.get("field") == "not_duplicate_of":
+        # The other order was renamed by `check --repair-duplicates`: the verdict follows it.
+        state.not_duplicate_of = sorted(str(extra["new_id"]) if i == extra["old_id"] else i
+                                        for i in state.not_duplicate_of)
 
 
 def advance(remit: Remittance, event: Event) -> Remittance:

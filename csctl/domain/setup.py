@@ -21,7 +21,7 @@ from csctl.storage.toml_io import parse_toml
 GITATTRIBUTES = """\
 # Records merge with csctl's driver (run `csctl git-setup` once per clone):
 # histories are united by time, different fields both kept.
-records/**/*.toml merge=csctl
+records/**/*.toml merge=csctl diff=csctl
 *.toml text eol=lf
 """
 
