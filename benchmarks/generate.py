@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,7 +88,7 @@ FINALE_PACE = 0.05
 # Shares of the record count; tickets take what the others leave (about 60%).
 SHARES = {"remark": 0.20, "remittance": 0.10, "customer": 0.08, "kb": 0.01, "review": 0.01}
 # One remark of a scripted order: (shape, the writer's role, values, minutes after the remark before).
-Line = tuple[str, str, dict[str, object], tuple[float, float]]
+Line = tuple[str, str, Mapping[str, object], tuple[float, float]]
 GIT_ENV = {"GIT_AUTHOR_NAME": "csctl benchmark", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
            "GIT_COMMITTER_NAME": "csctl benchmark", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
            "GIT_CONFIG_NOSYSTEM": "1"}
@@ -106,7 +106,7 @@ class Desk:
         self.total = records
         self.rng = random.Random(f"csctl-bench-content-{seed}")
         # The random bits of every ID drawn from the seed: the same run gives the same files.
-        ids.secrets = SimpleNamespace(randbelow=random.Random(f"csctl-bench-ids-{seed}").randrange)  # type: ignore[assignment]
+        ids.secrets = SimpleNamespace(randbelow=random.Random(f"csctl-bench-ids-{seed}").randrange)  # type: ignore[assignment,attr-defined]
         self.until_day = until
         self.first_day = until.replace(year=until.year - YEARS) + dt.timedelta(days=1)
         init_ledger(root, "liu", "刘工", team="丽衣网店客服部", git=False, year=until.year)
@@ -486,7 +486,7 @@ class Desk:
                 tech = self.people["zhao"]
                 ticket = tickets.transfer(ticket, owner, step(5, 60), self.config, tech.id, corpus.TRANSFER_TECH)
                 owner = tech
-            for _ in range(rng.randrange(1, 5)):
+            for _ in range(rng.randrange(1, 4 if complaint else 5)):
                 ticket = note(ticket, owner)
             if rng.random() < 0.15 or target is TicketStatus.WAITING:
                 ticket = tickets.wait(ticket, owner, step(10, 300), rng.choice(corpus.WAIT_REASONS))
@@ -497,7 +497,7 @@ class Desk:
                 ticket = self._callbacks(ticket, owner, step, solutions)
             else:
                 ticket = tickets.close(ticket, owner, step(5, 600))
-            if rng.random() < 0.03:
+            if rng.random() < 0.03 and len(ticket.events) <= 11:  # at most 15 events in all
                 ticket = tickets.reopen(ticket, owner, step(600, 4000), rng.choice(corpus.REOPEN_REASONS))
                 ticket = note(ticket, owner)
                 ticket = self._resolve(ticket, owner, step(60, 1440), solutions)
@@ -680,7 +680,9 @@ class Desk:
         """The buyer and the remarks of one order: (shape, writer's role, values, minutes after the one before)."""
         rng = self.rng
         assistant = rng.choice(("小张", "小马"))
-        soon, later_on, day = (5, 240), (60, 1440), (600, 2000)
+        soon: tuple[float, float] = (5, 240)
+        later_on: tuple[float, float] = (60, 1440)
+        day: tuple[float, float] = (600, 2000)
         code, refund = self.item_code(), Decimal(rng.randrange(5, 60)).quantize(Decimal("0.01"))
         pick = rng.random()
         if pick < 0.12:
@@ -688,9 +690,9 @@ class Desk:
             # remark file of the ledger to check it), then is registered (余额已登记).
             buyer, script = self._deduction(at)
             if rng.random() < 0.2:  # the same deduction noted again for the register keeper (repeats, not chained)
-                name, _, values, _ = script[0]
+                name, _, deducted, _ = script[0]
                 repeat = "balance_clear_notified" if name == "balance_clear" else "balance_deduct_notified"
-                script.append((repeat, "agent", values, soon))
+                script.append((repeat, "agent", deducted, soon))
             if rng.random() < 0.9:
                 script.append(("balance_registered", "assistant", {}, later_on))
             return buyer, script
@@ -704,25 +706,29 @@ class Desk:
             shape = "refund_after_trade_no_name"
             if rng.random() < 0.6:
                 shape, values = "refund_after_trade", {**values, "holder": self.person_name()}
-            script = [(shape, "agent", values, soon)]
+            refund_lines: list[Line] = [(shape, "agent", values, soon)]
             if rng.random() < 0.93:
-                script.append(("refund_registered", "assistant", {}, (30, 20 * 60)))
-            return buyer, script
+                refund_lines.append(("refund_registered", "assistant", {}, (30, 20 * 60)))
+            return buyer, refund_lines
         if pick < 0.32:
             return buyer, [("refund_during_trade", "agent", {"item": code, "kind": rng.choice(("折扣", "邮费")),
                                                       "amount": refund}, soon), ("printed", "assistant", {}, day)]
         if pick < 0.50:
             return buyer, [("printed", "assistant", {}, soon)]
         if pick < 0.58:
-            price = rng.choice((("price_plain", {}), ("price_review_bonus", {"amount": refund}),
-                                ("price_postage_overcharge", {"item": code, "amount": refund}),
-                                ("price_discount_overcharge", {"item": code, "amount": refund}),
-                                ("price_special", {"reason": "老顾客优惠", "amount": refund})))
+            prices: tuple[tuple[str, Mapping[str, object]], ...] = (
+                ("price_plain", {}), ("price_review_bonus", {"amount": refund}),
+                ("price_postage_overcharge", {"item": code, "amount": refund}),
+                ("price_discount_overcharge", {"item": code, "amount": refund}),
+                ("price_special", {"reason": "老顾客优惠", "amount": refund}))
+            price = rng.choice(prices)
             return buyer, [(price[0], "agent", price[1], soon), ("printed", "assistant", {}, day)]
         if pick < 0.65:
-            change = rng.choice((("address_change_unprinted", {"address": self.address()[2]}),
-                                 ("receiver_change_unprinted", {"receiver": self.person_name()}),
-                                 ("phone_change_unprinted", {"phone": self.phone()})))
+            unprinted: tuple[tuple[str, Mapping[str, object]], ...] = (
+                ("address_change_unprinted", {"address": self.address()[2]}),
+                ("receiver_change_unprinted", {"receiver": self.person_name()}),
+                ("phone_change_unprinted", {"phone": self.phone()}))
+            change = rng.choice(unprinted)
             return buyer, [(change[0], "agent", change[1], soon), ("printed", "assistant", {}, day)]
         if pick < 0.73:
             fixed = rng.random() < 0.8
@@ -732,20 +738,22 @@ class Desk:
                     ("label_fixed", "assistant", {}, soon) if fixed else
                     ("label_not_found_return", "agent", {"reason": "快递已发"}, soon)]
         if pick < 0.80:
-            return buyer, rng.choice((
+            cancels: tuple[list[Line], ...] = (
                 [("cancel_unpaid", "agent", {"stocker": assistant}, soon)],
                 [("cancel_paid", "agent", {"stocker": assistant}, soon)],
                 [("printed", "assistant", {}, soon), ("cancel_printed", "agent", {"assistant": assistant}, later_on),
                  ("cancel_withdrawn", "assistant", {"stocker": assistant}, soon)],
-            ))
+            )
+            return buyer, rng.choice(cancels)
         if pick < 0.87:
             new_code = self.item_code()
-            return buyer, rng.choice((
+            changes: tuple[list[Line], ...] = (
                 [("change_paid", "agent", {"old": code, "new": new_code}, soon), ("printed", "assistant", {}, day)],
                 [("change_price_diff", "agent", {}, soon)],
                 [("printed", "assistant", {}, soon),
                  ("change_printed", "agent", {"old": code, "new": new_code, "assistant": assistant}, later_on)],
-            ))
+            )
+            return buyer, rng.choice(changes)
         if pick < 0.94:
             via = rng.choice(("旺旺", "电话"))
             return buyer, [(rng.choice(("stock_unpaid", "stock_paid", "stock_printed")), "agent", {"via": via}, soon)]

@@ -219,9 +219,11 @@ def copy_ledger(source: Path, target: Path) -> None:
     """A copy to write in: record files and git's objects hard-linked (csctl and git only ever replace
     those, never write into them), everything else — `.csctl/` above all — copied."""
 
-    def link_or_copy(src: str, dst: str) -> object:
-        linkable = f"{os.sep}records{os.sep}" in src or f"{os.sep}.git{os.sep}objects{os.sep}" in src
-        return os.link(src, dst) if linkable else shutil.copy2(src, dst)
+    def link_or_copy(src: str, dst: str) -> None:
+        if f"{os.sep}records{os.sep}" in src or f"{os.sep}.git{os.sep}objects{os.sep}" in src:
+            os.link(src, dst)
+        else:
+            shutil.copy2(src, dst)
 
     shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy)
 

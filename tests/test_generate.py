@@ -1,0 +1,80 @@
+"""The benchmark ledger generator (benchmarks/generate.py): valid, complete, and the same for the same seed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from csctl.cli.main import cli
+from csctl.domain import remarks
+from csctl.models.kinds import KINDS
+from csctl.models.records import KbStatus, RemittanceStatus, TicketStatus
+from csctl.storage.ledger import Ledger
+from csctl.storage.store import Store
+from tests.conftest import NOW, snapshot
+
+GENERATE = Path(__file__).resolve().parent.parent / "benchmarks" / "generate.py"
+RECORDS = 300
+
+
+def generate(out: Path, seed: int) -> None:
+    result = subprocess.run([sys.executable, str(GENERATE), "--records", str(RECORDS), "--out", str(out),
+                             "--seed", str(seed), "--no-fsync", "--no-git", "--quiet"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("generated") / "ledger"
+    generate(out, seed=7)
+    return out
+
+
+def test_the_ledger_checks_clean(generated: Path) -> None:
+    result = CliRunner().invoke(cli, ["--lang", "en", "check"], env={"CSCTL_LEDGER": str(generated),
+                                                                     "CSCTL_NOW": NOW}, catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"{RECORDS + 1} files, no problems"
+
+
+def test_every_kind_in_every_state(generated: Path) -> None:
+    store = Store(Ledger(generated))
+    records = {name: [store.load(kind, path) for _, path in store.iter_paths([kind])]
+               for name, kind in KINDS.items()}
+    assert sum(len(found) for found in records.values()) == RECORDS
+    assert all(records.values()), {name: len(found) for name, found in records.items()}
+    assert {t.status for t in records["ticket"]} == set(TicketStatus)  # type: ignore[attr-defined]
+    assert {r.status for r in records["remittance"]} == set(RemittanceStatus)  # type: ignore[attr-defined]
+    assert {k.status for k in records["kb"]} == set(KbStatus)  # type: ignore[attr-defined]
+    closed = [t for t in records["ticket"] if t.status is TicketStatus.CLOSED]  # type: ignore[attr-defined]
+    assert min(len(t.events) for t in closed) >= 5
+    assert max(len(t.events) for t in closed) <= 15
+    assert any(t.follows for t in records["ticket"])  # type: ignore[attr-defined]
+    assert any(r.not_duplicate_of or r.status is RemittanceStatus.CANCELLED for r in records["remittance"])  # type: ignore[attr-defined]
+
+
+def test_remark_histories_chain_and_register(generated: Path) -> None:
+    store = Store(Ledger(generated))
+    _, stored, broken = remarks.readable(store)
+    assert not broken
+    assert {1, 2, 3} <= {len(f.remarks) for f, _ in remarks.readable_remark_files(store)[0]}
+    chains = remarks.chains(remarks.deductions_from(stored))
+    assert any(len(links) >= 2 for links in chains.values())
+    assert not any(link.broken for links in chains.values() for link in links)
+    refunds = [r for r in remarks.refunds_from(stored) if r.to_register]
+    assert any(r.registered for r in refunds)
+
+
+def test_one_seed_gives_the_same_files(generated: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    generate(again, seed=7)
+    assert snapshot(again) == snapshot(generated)
+    other = tmp_path / "other"
+    generate(other, seed=8)
+    assert snapshot(other) != snapshot(generated)
