@@ -9,6 +9,7 @@ leaves every file as it was. `pytest -m slow tests/test_fuzz.py` runs 10,000 exa
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -294,3 +295,14 @@ def test_paths_no_file_can_have_are_refused_before_anything_is_done(args: list[s
     result = keeps_the_contract(copy_of(template, tmp_path), args)
     assert result.exit_code == 2
     assert result.stderr.endswith(": no such file or folder\n")
+
+
+def test_a_name_the_system_refuses_is_one_line_not_an_internal_error(tmp_path: Path) -> None:
+    """Found by the fuzzing: `csctl init` with a folder name of 400 characters."""
+    with contextlib.chdir(tmp_path):
+        result = CliRunner().invoke(cli, ["--lang", "en", "init", "9" * 400, "--admin", "adm", "--name", "管理员"],
+                                    catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"csctl: {'9' * 400}")
+    assert result.stderr.endswith(f": {os.strerror(errno.ENAMETOOLONG)}\n")
+    assert os.listdir(tmp_path) == []

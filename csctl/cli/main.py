@@ -102,6 +102,12 @@ class RootGroup(LazyGroup):
             # The reader (`| head`) went away; that is not our error.
             sys.stderr.close()
             sys.exit(0)
+        except OSError as err:
+            # The system refused a file operation (a name too long for it, say): bad input, not our bug.
+            if debug:
+                traceback.print_exc()
+            where = f"{err.filename}: " if err.filename else ""
+            _fail(f"{where}{err.strerror or err}".replace("\n", "\\n"), 2)
         except Exception as err:
             if debug:
                 traceback.print_exc()
