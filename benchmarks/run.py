@@ -17,7 +17,8 @@ entry point a team runs, not `python -m`), with the clock fixed by
   reader of every file must pay;
 - `check` with no cache (`.csctl/` deleted before each run) and with a warm
   cache (run again: whatever the first run left in `.csctl/` is used);
-- `report monthly`, `report agents`, `alerts`, `ticket list --status new`;
+- `report monthly`, `report agents`, `alerts`, `ticket list --status new`
+  and `ticket list --open`;
 - the import floor, `python -c "import click, tomli_w; from pydantic import
   BaseModel"`, and the one-record commands `ticket show`, `ticket new`,
   `remark add` (the writing ones on a copy of the ledger, so the measured
@@ -172,6 +173,7 @@ class Bench:
         self.measure("`csctl report agents`", [csctl, "report", "agents"], "floor")
         self.measure("`csctl alerts`", [csctl, "alerts"], "floor", ok=(0, 1))
         self.measure("`csctl ticket list --status new`", [csctl, "ticket", "list", "--status", "new"], "floor")
+        self.measure("`csctl ticket list --open`", [csctl, "ticket", "list", "--open"], "floor")
         if parse:
             texts = [(KIND_BY_FOLDER[p.relative_to(self.root / "records").parts[0]].model,
                       p.read_text(encoding="utf-8")) for p in self.files]
