@@ -7,6 +7,7 @@ what they hit; `pytest -m slow tests/test_crash.py` runs 10,000 of them.
 
 from __future__ import annotations
 
+import ast
 import errno
 import json
 import os
@@ -56,6 +57,46 @@ def every_record_reads(root: Path) -> None:
     for kind, path in store.iter_paths(KINDS.values()):
         store.load(kind, path)
     assert store.ledger.config.team  # csctl.toml too
+
+
+# ----- one writer -------------------------------------------------------------------------------
+
+# Where bytes may reach the disk other than through `csctl.storage.atomic`: the lock file (opened,
+# never written) alone.
+WRITERS_ALLOWED = {"csctl/storage/atomic.py", "csctl/storage/lock.py"}
+PACKAGE = Path(__file__).resolve().parent.parent / "csctl"
+
+
+def _writes(call: ast.Call) -> str | None:
+    """What a call is, if it can put bytes on disk or move a file (`os.replace`, `.write_text`, …)."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        if func.attr in ("write_text", "write_bytes", "touch", "symlink_to", "hardlink_to"):
+            return func.attr
+        if isinstance(func.value, ast.Name) and func.value.id in ("os", "shutil") and func.attr in (
+                "open", "replace", "rename", "renames", "link", "symlink", "copy", "copyfile", "copy2", "move",
+                "copytree"):
+            return f"{func.value.id}.{func.attr}"
+    if isinstance(func, ast.Name) and func.id == "open":
+        mode = call.args[1] if len(call.args) > 1 else next((k.value for k in call.keywords if k.arg == "mode"), None)
+        reading = mode is None or (isinstance(mode, ast.Constant) and isinstance(mode.value, str)
+                                   and set(mode.value) <= {"r", "b", "t"})
+        if not reading:
+            return "open"
+    return None
+
+
+def test_every_file_is_written_by_the_one_atomic_writer() -> None:
+    """Records, csctl.toml, `--output` files, hooks: all through write_atomic or create_exclusive."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = str(path.relative_to(PACKAGE.parent))
+        if relative in WRITERS_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and (what := _writes(node)):
+                found.append(f"{relative}:{node.lineno}: {what}")
+    assert found == []
 
 
 # ----- a stop at every step of the writer ------------------------------------------------------
