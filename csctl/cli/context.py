@@ -22,6 +22,7 @@ R = TypeVar("R")
 
 if TYPE_CHECKING:
     from csctl.models.config import AgentEntry
+    from csctl.storage.index import Index
     from csctl.storage.store import Store
 
 
@@ -65,6 +66,21 @@ class App:
         if self.ledger.config.agent(agent_id) is None:
             raise NotFound(msg("actor.unknown", who=agent_id))
         return agent_id
+
+    @cached_property
+    def index(self) -> Index | None:
+        """The derived index, fresh, for commands that read many records; None when it is turned off
+        (`CSCTL_NO_INDEX=1`) or cannot be written here (a read-only ledger is read file by file)."""
+        import sqlite3
+
+        from csctl.domain import indexing
+
+        if not indexing.wanted():
+            return None
+        try:
+            return indexing.open_index(self.store)
+        except (sqlite3.Error, OSError):
+            return None
 
     def skipped(self, kind_name: str, broken: list[RecordError]) -> None:
         """Say on stderr that a listing left out files it could not read (one line, for the first)."""

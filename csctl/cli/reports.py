@@ -33,7 +33,8 @@ def _output_options(function: Callable[..., None]) -> Callable[..., None]:
 
 
 def _run(app: App, name: str, period: Period, style: str, output: str | None) -> None:
-    sources = read_sources(app.store)
+    compared = [period, period.previous()] if name in ("weekly", "monthly") else [period]
+    sources = read_sources(app.store, app.index, compared)
     for kind_name, broken in sources.broken.items():
         app.skipped(kind_name, broken)
     result = build(name, period, sources, app.ledger.config)

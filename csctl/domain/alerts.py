@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from csctl.domain import indexing
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, timing
 from csctl.domain.remarks import remark_alerts
@@ -22,7 +23,9 @@ from csctl.errors import RecordError
 from csctl.i18n import msg
 from csctl.models.base import format_money
 from csctl.models.config import AgentEntry, LedgerConfig, Role
+from csctl.models.kinds import REMARK, REMITTANCE, TICKET
 from csctl.models.records import Remittance, Ticket
+from csctl.storage.index import Index
 from csctl.storage.store import Store
 
 
@@ -55,43 +58,57 @@ def ticket_alerts(ticket: Ticket, config: LedgerConfig, clock: Clockwork, now: d
         yield Alert("ticket.callback", ticket.id, t.callback_agent, t.callback_due, ticket.subject)
 
 
-def remittance_alerts(store: Store, remits: list[Remittance], now: dt.datetime) -> Iterator[Alert]:
+def remittance_alerts(store: Store, due: list[Remittance], unfinished: list[Remittance],
+                      digests: dict[dt.date, dict[str, str]], now: dt.datetime) -> Iterator[Alert]:
+    """From the remittances that may be due (`due`), the open ones (`unfinished`, for duplicates), and each
+    register day's digests; passing every remittance for both is always right, only slower."""
     config = store.ledger.config
     clock = remit_flow.verify_clock(config)
-    for remit in remits:
+    for remit in due:
         subject = f"{remit.buyer} {format_money(remit.amount)}"
-        due = remit_flow.verify_due(remit, config, clock)
-        if due is not None and remit_flow.stale(remit, config, now, clock):
-            yield Alert("remit.stale", remit.id, remit.agent, due, subject)
+        verify_by = remit_flow.verify_due(remit, config, clock)
+        if verify_by is not None and remit_flow.stale(remit, config, now, clock):
+            yield Alert("remit.stale", remit.id, remit.agent, verify_by, subject)
         total = remit_flow.paid_total(remit)
         if remit.status is remit_flow.PAID and total != remit.amount:
             notice = next(e for e in remit.events if e.action == "paid")
             yield Alert("remit.amount", remit.id, remit.agent, notice.at,
                         msg("remit.amount_differs", id=remit.id, paid=format_money(total),
                             amount=format_money(remit.amount)))
-    by_id = {r.id: r for r in remits}
-    for pair in remit_flow.duplicates(remits, config):
+    by_id = {r.id: r for r in unfinished}
+    for pair in remit_flow.duplicates(unfinished, config):
         second = by_id[pair.second]
         yield Alert("remit.duplicate", second.id, second.agent, second.created,
                     msg(f"remit.duplicate_{pair.reason}", id=second.id, other=pair.first))
     today = now.astimezone(config.tz).date()
     reviews, broken = remit_flow.readable_reviews(store)
     yield from unreadable(store, broken, now)
-    for day, state in remit_flow.unreviewed_days(config, remits, reviews, today):
+    for day, state in remit_flow.unreviewed_days(config, digests, reviews, today):
         end = remit_flow.day_bounds(day, config)[1]
         subject = (msg("remit.review_changed", ids=", ".join(state.changed)) if state.review
                    else msg("remit.review_missing"))
         yield Alert("remit.unreviewed", day.isoformat(), None, end, subject, Role.SUPERVISOR)
 
 
-def all_alerts(store: Store, clock: Clockwork, now: dt.datetime) -> list[Alert]:
-    """Everything due by `now`; a record that cannot be read is itself an alert."""
+def all_alerts(store: Store, clock: Clockwork, now: dt.datetime, index: Index | None = None) -> list[Alert]:
+    """Everything due by `now`; a record that cannot be read is itself an alert.
+
+    With the index only the records that may be due are read (see `csctl.domain.indexing`).
+    """
     config = store.ledger.config
-    tickets, broken = readable_tickets(store)
-    found = [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
-    remits, broken_remits = remit_flow.readable_remittances(store)
-    found += remittance_alerts(store, remits, now)
-    found += remark_alerts(store, now)
+    if index is None:
+        tickets, broken = readable_tickets(store)
+        remits, broken_remits = remit_flow.readable_remittances(store)
+        found = [*remittance_alerts(store, remits, remits, remit_flow.day_digests(remits, config), now),
+                 *remark_alerts(store, now)]
+    else:
+        tickets, broken = readable_tickets(store, indexing.due_by(index, TICKET, now))
+        due, broken_remits = remit_flow.readable_remittances(store, indexing.due_by(index, REMITTANCE, now))
+        unfinished, _ = remit_flow.readable_remittances(store, indexing.unfinished(index, REMITTANCE))
+        digests, _ = indexing.register_digests(index, store)
+        found = [*remittance_alerts(store, due, unfinished, digests, now),
+                 *remark_alerts(store, now, indexing.due_by(index, REMARK, now))]
+    found += [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
     found += unreadable(store, [*broken, *broken_remits], now)
     return sorted(found, key=lambda a: (a.due, a.record, a.kind))
 

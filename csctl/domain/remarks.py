@@ -148,14 +148,16 @@ class Stored:
     values: dict[str, Any] | None
 
 
-def readable_remark_files(store: Store) -> tuple[list[tuple[RemarkFile, Path]], list[RecordError]]:
-    """Every remark file that reads, and what is wrong with the rest (a broken file must not blind the alerts)."""
+def readable_remark_files(store: Store, paths: Iterable[Path] | None = None
+                          ) -> tuple[list[tuple[RemarkFile, Path]], list[RecordError]]:
+    """Every remark file (or those at `paths`) that reads, and what is wrong with the rest (a broken file
+    must not blind the alerts)."""
     good: list[tuple[RemarkFile, Path]] = []
     bad: list[RecordError] = []
     with store.ledger.lock(exclusive=False, what="remarks"):
-        for kind, path in store.iter_paths([REMARK]):
+        for path in (p for _, p in store.iter_paths([REMARK])) if paths is None else paths:
             try:
-                record = store.load(kind, path)
+                record = store.load(REMARK, path)
             except RecordError as err:
                 bad.append(err)
                 continue
@@ -390,10 +392,11 @@ def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remar
             raise InvalidInput(_break_message(link))
 
 
-def readable(store: Store) -> tuple[Shapes, list[Stored], list[RecordError]]:
-    """The ledger's shapes, every stored remark (oldest first) and the files that could not be read."""
+def readable(store: Store, paths: Iterable[Path] | None = None) -> tuple[Shapes, list[Stored], list[RecordError]]:
+    """The ledger's shapes, every stored remark (or those in the files at `paths`; oldest first) and the
+    files that could not be read."""
     shapes = load_shapes(store.ledger)
-    files, broken = readable_remark_files(store)
+    files, broken = readable_remark_files(store, paths)
     return shapes, stored_remarks(files, shapes), broken
 
 
@@ -433,13 +436,13 @@ def _limit(text: str) -> dt.timedelta:
     return dt.timedelta(days=duration.days, seconds=duration.seconds)
 
 
-def remark_alerts(store: Store, now: dt.datetime) -> Iterator[Alert]:
+def remark_alerts(store: Store, now: dt.datetime, paths: Iterable[Path] | None = None) -> Iterator[Alert]:
     """Refunds and balance deductions left unregistered past `[remarks]`'s limits, for the agent who wrote
     them; an unreadable remark file is itself an alert (so that it never silences cron)."""
     from csctl.domain.alerts import Alert, unreadable
 
     settings = store.ledger.config.remarks
-    _shapes, items, broken = readable(store)
+    _shapes, items, broken = readable(store, paths)
     refund_limit, balance_limit = _limit(settings.refund_register_within), _limit(settings.balance_register_within)
     for refund in refunds_from(items):
         if refund.to_register and not refund.registered and refund.at + refund_limit <= now:

@@ -312,14 +312,16 @@ def replayable(remit: Remittance, path: Path) -> Remittance:
     return remit
 
 
-def readable_remittances(store: Store) -> tuple[list[Remittance], list[RecordError]]:
-    """Every remittance whose file reads and whose history replays, and what is wrong with the rest."""
+def readable_remittances(store: Store, paths: Iterable[Path] | None = None
+                         ) -> tuple[list[Remittance], list[RecordError]]:
+    """Every remittance (or those at `paths`) whose file reads and whose history replays, and what is
+    wrong with the rest."""
     good: list[Remittance] = []
     bad: list[RecordError] = []
     with store.ledger.lock(exclusive=False, what="remittances"):
-        for kind, path in store.iter_paths([REMITTANCE]):
+        for path in (p for _, p in store.iter_paths([REMITTANCE])) if paths is None else paths:
             try:
-                remit = store.load(kind, path)
+                remit = store.load(REMITTANCE, path)
                 assert isinstance(remit, Remittance)
                 good.append(replayable(remit, path))
             except RecordError as err:
@@ -496,8 +498,11 @@ def readable_reviews(store: Store) -> tuple[dict[str, RegisterReview], list[Reco
 
 
 def _changed(review: RegisterReview, rows: list[RegisterRow]) -> list[str]:
+    return _changed_digests(review, {r.id: r.digest for r in rows})
+
+
+def _changed_digests(review: RegisterReview, now: dict[str, str]) -> list[str]:
     signed = {e.id: e.digest for e in review.entries}
-    now = {r.id: r.digest for r in rows}
     return sorted(i for i in {*signed, *now} if signed.get(i) != now.get(i))
 
 
@@ -530,20 +535,34 @@ def review(store: Store, actor: AgentEntry, when: Moment, day: dt.date) -> Regis
         return updated
 
 
-def unreviewed_days(config: LedgerConfig, remits: list[Remittance], reviews: dict[str, RegisterReview],
-                    today: dt.date) -> Iterator[tuple[dt.date, ReviewState]]:
-    """Past days with register activity that are not signed off, or changed since they were."""
-    active: dict[dt.date, list[Remittance]] = {}
+def day_digests(remits: Iterable[Remittance], config: LedgerConfig) -> dict[dt.date, dict[str, str]]:
+    """For each day with register activity, each active remittance's digest as that day left it."""
+    out: dict[dt.date, dict[str, str]] = {}
     for remit in remits:
-        for day in {e.at.astimezone(config.tz).date() for e in remit.events}:
-            active.setdefault(day, []).append(remit)
+        for day, digest in remit_days(remit, config).items():
+            out.setdefault(day, {})[remit.id] = digest
+    return out
+
+
+def remit_days(remit: Remittance, config: LedgerConfig) -> dict[dt.date, str]:
+    """The days a remittance was created or moved on, with its digest as each of them left it."""
+    days = sorted({e.at.astimezone(config.tz).date() for e in remit.events})
+    out = {}
+    for day in days:
+        end = day_bounds(day, config)[1]
+        out[day] = _digest(remit, [e for e in remit.events if e.at < end])
+    return out
+
+
+def unreviewed_days(config: LedgerConfig, digests: dict[dt.date, dict[str, str]],
+                    reviews: dict[str, RegisterReview], today: dt.date) -> Iterator[tuple[dt.date, ReviewState]]:
+    """Past days with register activity that are not signed off, or changed since they were."""
     first = config.remittances.reviews_from
-    for day in sorted(active):
+    for day in sorted(digests):
         if day >= today or (first and day < first):
             continue
         review = reviews.get(day.isoformat())
-        rows = register_rows(active[day], day, config)
-        state = ReviewState(review, _changed(review, rows) if review is not None else [])
+        state = ReviewState(review, _changed_digests(review, digests[day]) if review is not None else [])
         if not state.signed:
             yield day, state
 

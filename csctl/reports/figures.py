@@ -163,17 +163,28 @@ def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConf
 def _judge_deadline(out: TicketFigures, ticket: Ticket, config: LedgerConfig, clock: Clockwork,
                     start: dt.datetime, end: dt.datetime) -> None:
     t = _timing(ticket, config, clock, end)
-    resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
-    missing = t.first_resolved_at is None and start <= t.first_resolution_due < end
+    resolved_in, missing = _measured(t, start, end)
     if resolved_in or missing:
         out.measured += 1
         if resolved_in and t.resolution_met:
             out.on_time += 1
     late_resolution = resolved_in and not t.resolution_met
-    still_open_late = t.first_resolved_at is None and t.first_resolution_due < end and t.waiting is False
+    # Open at the end, not waiting on the customer, and past the first deadline.
+    still_open_late = t.first_resolved_at is None and t.resolution_due is not None and t.first_resolution_due < end
     if late_resolution or still_open_late:
         out.late.append(Late(ticket.id, ticket.kind, ticket.assignee, t.first_resolution_due, t.first_resolved_at,
                              ticket.subject))
+
+
+def _measured(t: Timing, start: dt.datetime, end: dt.datetime) -> tuple[bool, bool]:
+    """(first resolved in the period, due in the period and still missing at its end).
+
+    A ticket closed without a resolution (a complaint judged invalid) misses nothing.
+    """
+    resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
+    open_at_end = t.resolution_due is not None or t.waiting
+    missing = t.first_resolved_at is None and open_at_end and start <= t.first_resolution_due < end
+    return resolved_in, missing
 
 
 def _timing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, end: dt.datetime) -> Timing:
@@ -281,11 +292,12 @@ def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks:
             if any(_reopens(e) and last < e.at < end for e in ticket.events):
                 row(who).reopened += 1
         t = _timing(ticket, config, clock, end)
+        resolved_in, missing = _measured(t, start, end)
         first = next((e for e in ticket.events if e.action == "resolved"), None)
-        if first is not None and start <= first.at < end:
+        if resolved_in and first is not None:
             row(first.by).measured += 1
             row(first.by).on_time += bool(t.resolution_met)
-        elif first is None and start <= t.first_resolution_due < end and ticket.assignee:
+        elif missing and ticket.assignee:
             row(ticket.assignee).measured += 1
     for remit in remits:
         for who in {e.by for e in remit.events if start <= e.at < end}:

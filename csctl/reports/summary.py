@@ -8,17 +8,20 @@ language.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from csctl.domain import indexing
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
 from csctl.domain.tickets import readable_tickets
 from csctl.errors import RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.config import LedgerConfig
-from csctl.models.kinds import KB
+from csctl.models.kinds import KB, REMARK, REMITTANCE, TICKET, Kind
 from csctl.models.records import Channel, KbEntry, Remark, Remittance, Ticket, TicketKind
 from csctl.reports.figures import (
     ZERO,
@@ -31,6 +34,7 @@ from csctl.reports.figures import (
     ticket_figures,
 )
 from csctl.reports.periods import Period
+from csctl.storage.index import Index
 from csctl.storage.store import Store
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -49,11 +53,23 @@ class Sources:
     broken: dict[str, list[RecordError]]  # kind name -> files left out
 
 
-def read_sources(store: Store) -> Sources:
+def read_sources(store: Store, index: Index | None = None, periods: Iterable[Period] = ()) -> Sources:
+    """The records the report of `periods` reads: every one, or with the index only those the periods'
+    figures may count (`csctl.domain.indexing.active`: the same answer, fewer files)."""
+    tz = store.ledger.config.tz
+
+    def chosen(kind: Kind) -> list[Path] | None:
+        if index is None:
+            return None
+        paths: set[Path] = set()
+        for period in periods:
+            paths.update(indexing.active(index, kind, *period.bounds(tz)))
+        return sorted(paths)
+
     with store.ledger.lock(exclusive=False, what="report"):
-        tickets, broken = readable_tickets(store)
-        remits, broken_remits = remit_flow.readable_remittances(store)
-        _shapes, remarks, broken_remarks = remark_flow.readable(store)
+        tickets, broken = readable_tickets(store, chosen(TICKET))
+        remits, broken_remits = remit_flow.readable_remittances(store, chosen(REMITTANCE))
+        _shapes, remarks, broken_remarks = remark_flow.readable(store, chosen(REMARK))
         questions = {}
         for kind, path in store.iter_paths([KB]):
             try:

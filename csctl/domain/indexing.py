@@ -1,0 +1,148 @@
+"""What the index (`csctl.storage.index`) keeps of each record, and the selections readers make with it.
+
+Each selection is a superset of the records the reader's own code would act
+on, computed by the same functions; the reader then reads those files and
+answers exactly as without an index. `CSCTL_NO_INDEX=1` turns the index off
+(the truth tests compare both ways, byte for byte).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from csctl import __version__
+from csctl.domain import remarks as remark_flow
+from csctl.domain import remittances as remit_flow
+from csctl.domain.deadlines import clockwork, timing
+from csctl.domain.remark_shapes import load_shapes
+from csctl.domain.tickets import OPEN as OPEN_TICKET
+from csctl.domain.tickets import replayable
+from csctl.errors import RecordError
+from csctl.models.base import Record
+from csctl.models.config import Duration
+from csctl.models.kinds import REMITTANCE, Kind
+from csctl.models.records import RemarkFile, Remittance, Ticket
+from csctl.storage.index import Facts, FactsOf, Index
+from csctl.storage.store import Store
+
+NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
+ALWAYS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def wanted() -> bool:
+    return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
+
+
+def open_index(store: Store, *, fresh: bool = True) -> Index:
+    """The ledger's index, brought up to the files on disk (unless `fresh=False`: a writer noting its files)."""
+    index = Index(store.ledger.records, store.ledger.cache, _context(store), facts_function(store),
+                  lambda kind, path: _readable(store, kind, path))
+    if fresh:
+        index.refresh()
+    return index
+
+
+def _readable(store: Store, kind: Kind, path: Path) -> Record:
+    """A record as the readers take it: a ticket or remittance whose history does not replay does not read."""
+    record = store.load(kind, path)
+    if isinstance(record, Ticket):
+        return replayable(record, path)
+    if isinstance(record, Remittance):
+        return remit_flow.replayable(record, path)
+    return record
+
+
+def _context(store: Store) -> str:
+    """What every fact depends on besides its own file: csctl, the settings, the templates."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in [store.ledger.config_path, *sorted(store.ledger.templates.glob("*.toml"))]:
+        try:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            digest.update(path.name.encode() + b"\0missing\0")
+    return digest.hexdigest()
+
+
+def facts_function(store: Store) -> FactsOf:
+    config = store.ledger.config
+    ticket_clock = clockwork(config)
+    remit_clock = remit_flow.verify_clock(config)
+    shapes = None
+
+    def facts(kind: Kind, record: Record) -> Facts:
+        nonlocal shapes
+        if isinstance(record, Ticket):
+            t = timing(record, config.tickets, ticket_clock, record.events[-1].at if record.events else record.created)
+            candidates = [t.response_due if t.responded_at is None else None,
+                          t.resolution_due if t.resolved_at is None else None, t.callback_due]
+            return Facts(due=_earliest(candidates), finished=record.status not in OPEN_TICKET)
+        if isinstance(record, Remittance):
+            paid = record.status is remit_flow.PAID
+            differs = paid and remit_flow.paid_total(record) != record.amount
+            # A paid amount that differs is an alert from the moment it is known, whatever the clock says.
+            candidates = [remit_flow.verify_due(record, config, remit_clock) if paid else None,
+                          ALWAYS if differs else None]
+            days = {day.isoformat(): digest for day, digest in remit_flow.remit_days(record, config).items()}
+            return Facts(due=_earliest(candidates), finished=record.status not in remit_flow.OPEN,
+                         extra={"id": record.id, "days": days})
+        if isinstance(record, RemarkFile):
+            if shapes is None:
+                shapes = load_shapes(store.ledger)
+            items = remark_flow.stored_remarks([(record, Path())], shapes)
+            refund_limit = _limit(config.remarks.refund_register_within)
+            balance_limit = _limit(config.remarks.balance_register_within)
+            waiting = [r.at + refund_limit for r in remark_flow.refunds_from(items)
+                       if r.to_register and not r.registered]
+            waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
+                        if d.repeats is None and not d.registered]
+            return Facts(due=_earliest(waiting), finished=not waiting)
+        return Facts()
+
+    return facts
+
+
+def _limit(text: str) -> dt.timedelta:
+    duration = Duration.parse(text)
+    return dt.timedelta(days=duration.days, seconds=duration.seconds)
+
+
+def _earliest(moments: Iterable[dt.datetime | None]) -> dt.datetime | None:
+    return min((m for m in moments if m is not None), default=None)
+
+
+# ----- selections -------------------------------------------------------------------------------
+
+def due_by(index: Index, kind: Kind, now: dt.datetime) -> list[Path]:
+    """Files that may raise an alert by `now`, and those that do not read (they are alerts themselves)."""
+    rows = index.rows("kind = ? AND (readable = 0 OR due <= ?)", (kind.name, int(now.timestamp())))
+    return sorted(row.path for row in rows)
+
+
+def unfinished(index: Index, kind: Kind) -> list[Path]:
+    return sorted(row.path for row in index.rows("kind = ? AND readable = 1 AND finished = 0", (kind.name,)))
+
+
+def active(index: Index, kind: Kind, start: dt.datetime, end: dt.datetime) -> list[Path]:
+    """Files a period's figures may count: begun before its end, and moved since its start or not finished.
+    Unreadable files come too, so that the reader says it left them out."""
+    rows = index.rows("kind = ? AND (readable = 0 OR (first_at < ? AND (last_at >= ? OR finished = 0)))",
+                      (kind.name, int(end.timestamp()), int(start.timestamp())))
+    return sorted(row.path for row in rows)
+
+
+def register_digests(index: Index, store: Store) -> tuple[dict[dt.date, dict[str, str]], list[RecordError]]:
+    """Each register day's remittance digests, as `remittances.day_digests` computes them from the files."""
+    out: dict[dt.date, dict[str, str]] = {}
+    broken_paths = []
+    for row in index.rows("kind = ?", (REMITTANCE.name,)):
+        if not row.readable:
+            broken_paths.append(row.path)
+            continue
+        for day, digest in row.facts["days"].items():
+            out.setdefault(dt.date.fromisoformat(day), {})[row.facts["id"]] = digest
+    return out, remit_flow.readable_remittances(store, broken_paths)[1]
+

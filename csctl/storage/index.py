@@ -1,0 +1,222 @@
+"""The derived index in `.csctl/index.sqlite3`: what each record file holds, kept fresh by stat.
+
+Why: `alerts` runs every few minutes and `report` every morning on years of
+records. Reading and validating 100k files costs seconds; a stat of each file
+and one query cost a fraction of that, and only the records a question may
+concern are then read from their files — by the same code that reads them
+without an index, so an answer never depends on the index, only its speed.
+
+What: one row per record file — its stat key (size, mtime_ns, inode), kind,
+whether it reads, and *facts* a workflow derives from it (`Facts`): the
+earliest moment it may raise an alert, when its history starts and ends,
+whether it is finished, and a JSON of whatever else a reader selects on.
+Facts are computed by a function the caller passes in (the domain layer), so
+this module knows nothing of tickets or money.
+
+Trust: a file whose size, mtime_ns or inode differ from its row, a row whose
+file is gone, a different csctl version, settings or templates (`context`):
+any doubt means the file is parsed again. The stdlib's sqlite3 keeps it in one
+file with transactions, so a killed command leaves the old index or the new;
+deleting `.csctl/` costs only time. sqlite3 over a hand-made format because
+it needs no code of ours to stay consistent and answers range queries on
+times with an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csctl.errors import CsctlError, RecordError
+from csctl.models.base import Record
+from csctl.models.kinds import KIND_BY_FOLDER, Kind
+
+# Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
+INDEX_VERSION = 1
+INDEX_NAME = "index.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,      -- relative to records/
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    readable INTEGER NOT NULL,  -- 0: the file does not read as a record (check and alerts say why)
+    due INTEGER,                -- epoch seconds: the earliest moment it may raise an alert
+    first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
+    finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts
+    facts TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS files_due ON files (due);
+CREATE INDEX IF NOT EXISTS files_kind ON files (kind, last_at);
+"""
+
+
+@dataclass(frozen=True)
+class Facts:
+    due: dt.datetime | None = None
+    finished: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# (kind, record) -> the facts a reader selects on; called only for files that read.
+FactsOf = Callable[[Kind, Record], Facts]
+Loader = Callable[[Kind, Path], Record]
+
+
+def _epoch(moment: dt.datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+@dataclass(frozen=True)
+class Row:
+    path: Path
+    kind: Kind
+    readable: bool
+    due: int | None
+    first_at: int | None
+    last_at: int | None
+    finished: bool
+    facts: dict[str, Any]
+
+
+class Index:
+    """The index of one ledger's `records/`, opened for one command."""
+
+    def __init__(self, records: Path, cache: Path, context: str, facts_of: FactsOf, load: Loader) -> None:
+        self.records = records
+        self.file = cache / INDEX_NAME
+        self.context = f"{INDEX_VERSION}:{context}"
+        self.facts_of = facts_of
+        self.load = load
+        cache.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.file, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError:
+            # A damaged index is only a cache: start it again.
+            self.file.unlink(missing_ok=True)
+            self.db = sqlite3.connect(self.file, timeout=30, isolation_level=None)
+            self.db.executescript(SCHEMA)
+        stored = self.db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
+        if stored is None or stored[0] != self.context:
+            with self._transaction():
+                self.db.execute("DELETE FROM files")
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _transaction(self) -> Any:
+        return _Transaction(self.db)
+
+    # ----- freshness ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Bring every row up to the files on disk: new and changed files are read, gone ones dropped."""
+        known = {path: (size, mtime, ino) for path, size, mtime, ino in
+                 self.db.execute("SELECT path, size, mtime_ns, ino FROM files")}
+        seen: set[str] = set()
+        stale: list[tuple[str, Kind, os.stat_result]] = []
+        for relative, kind, stat in _scan(self.records):
+            seen.add(relative)
+            if known.get(relative) != (stat.st_size, stat.st_mtime_ns, stat.st_ino):
+                stale.append((relative, kind, stat))
+        gone = [p for p in known if p not in seen]
+        if not stale and not gone:
+            return
+        with self._transaction():
+            self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                [self._row(relative, kind, stat) for relative, kind, stat in stale])
+
+    def note(self, paths: Iterable[Path]) -> None:
+        """Write-through: the files this command wrote, indexed now rather than by the next reader."""
+        rows = []
+        gone = []
+        for path in paths:
+            relative = self._relative(path)
+            kind = KIND_BY_FOLDER.get(Path(relative).parts[0]) if relative else None
+            if relative is None or kind is None:
+                continue
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:
+                gone.append((relative,))
+                continue
+            rows.append(self._row(relative, kind, stat))
+        with self._transaction():
+            self.db.executemany("DELETE FROM files WHERE path = ?", gone)
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def _relative(self, path: Path) -> str | None:
+        try:
+            return path.relative_to(self.records).as_posix()
+        except ValueError:
+            return None
+
+    def _row(self, relative: str, kind: Kind, stat: os.stat_result) -> tuple[Any, ...]:
+        try:
+            record = self.load(kind, self.records / relative)
+        except (RecordError, CsctlError):
+            return (relative, kind.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, 0, None, None, None, 0, "{}")
+        facts = self.facts_of(kind, record)
+        events = record.events
+        return (relative, kind.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, 1, _epoch(facts.due),
+                _epoch(events[0].at if events else record.created), _epoch(events[-1].at if events else record.created),
+                int(facts.finished), json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
+
+    # ----- questions ------------------------------------------------------------------------
+
+    def rows(self, where: str = "1", parameters: tuple[Any, ...] = ()) -> Iterator[Row]:
+        query = f"SELECT path, kind, readable, due, first_at, last_at, finished, facts FROM files WHERE {where}"
+        for path, kind, readable, due, first_at, last_at, finished, facts in self.db.execute(query, parameters):
+            yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
+                      json.loads(facts))
+
+    def unreadable(self, kinds: Iterable[Kind]) -> list[Path]:
+        names = [k.name for k in kinds]
+        marks = ",".join("?" * len(names))
+        return sorted(self.records / p for (p,) in
+                      self.db.execute(f"SELECT path FROM files WHERE readable = 0 AND kind IN ({marks})", names))
+
+
+_KINDS = {kind.name: kind for kind in KIND_BY_FOLDER.values()}
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self.db.execute("COMMIT" if error is None else "ROLLBACK")
+
+
+def _scan(records: Path) -> Iterator[tuple[str, Kind, os.stat_result]]:
+    """Every `*.toml` under each kind's folder, with its stat (temp files, which start with a dot, left out)."""
+    skip = len(str(records)) + 1
+    for folder, kind in KIND_BY_FOLDER.items():
+        stack = [str(records / folder)]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.name.endswith(".toml"):
+                    yield entry.path[skip:].replace(os.sep, "/"), kind, entry.stat()
