@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from csctl.models.kinds import KIND_BY_FOLDER, Kind
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
 INDEX_VERSION = 1
 INDEX_NAME = "index.sqlite3"
+# Files modified this recently are not trusted by their stat alone (see `Index._row`).
+RACY_NS = 2_000_000_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -164,13 +167,16 @@ class Index:
             return None
 
     def _row(self, relative: str, kind: Kind, stat: os.stat_result) -> tuple[Any, ...]:
+        # "Racy" as git says: a file changed within the clock's granularity of being read may change
+        # again without its stat key changing; such a row is kept but read again next time (size -1).
+        size = stat.st_size if stat.st_mtime_ns < time.time_ns() - RACY_NS else -1
         try:
             record = self.load(kind, self.records / relative)
         except (RecordError, CsctlError):
-            return (relative, kind.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, 0, None, None, None, 0, "{}")
+            return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ino, 0, None, None, None, 0, "{}")
         facts = self.facts_of(kind, record)
         events = record.events
-        return (relative, kind.name, stat.st_size, stat.st_mtime_ns, stat.st_ino, 1, _epoch(facts.due),
+        return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ino, 1, _epoch(facts.due),
                 _epoch(events[0].at if events else record.created), _epoch(events[-1].at if events else record.created),
                 int(facts.finished), json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
 

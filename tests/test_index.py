@@ -1,0 +1,138 @@
+"""The derived index never changes an answer (issue 8, item 5): after random outside edits — new,
+changed, deleted, renamed and broken files, a `git checkout` of an older commit — every alert list
+and report is byte for byte what csctl says without an index, and what a fresh index says.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from csctl.cli.main import cli
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = "2026-11-23T12:30:00+08:00"
+QUESTIONS = [
+    ("alerts", "--format", "json"),
+    ("report", "daily", "--date", "2026-11-20", "--format", "json"),
+    ("report", "daily", "--date", "2026-11-22", "--format", "json"),
+    ("report", "weekly", "--week", "2026-W47", "--format", "json"),
+    ("report", "monthly", "--month", "2026-11", "--format", "json"),
+    ("report", "agents", "--from", "2026-11-16", "--to", "2026-11-23", "--format", "json"),
+]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A copy of the demo ledger (every kind and state), as a git repository."""
+    root = tmp_path / "demo"
+    root.mkdir()
+    for name in ("csctl.toml", "records", "templates"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "demo")
+    return root
+
+
+def ask(root: Path, args: tuple[str, ...], *, index: bool, who: str = "chen") -> tuple[int, str, str]:
+    env = {"CSCTL_LEDGER": str(root), "CSCTL_NOW": NOW, "CSCTL_AGENT": who}
+    if not index:
+        env["CSCTL_NO_INDEX"] = "1"
+    result = CliRunner().invoke(cli, ["--lang", "en", *args], env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def same_answers(root: Path) -> None:
+    for args in QUESTIONS:
+        without = ask(root, args, index=False)
+        assert ask(root, args, index=True) == without, args
+    # And a fresh index (rebuilt from nothing) agrees with the one kept up by stat.
+    shutil.rmtree(root / ".csctl")
+    for args in QUESTIONS:
+        assert ask(root, args, index=True) == ask(root, args, index=False), args
+
+
+def act(root: Path, *args: str, who: str = "wang") -> str:
+    result = CliRunner().invoke(cli, list(args), env={"CSCTL_LEDGER": str(root), "CSCTL_NOW": NOW,
+                                                      "CSCTL_AGENT": who}, catch_exceptions=False)
+    assert result.exit_code == 0, (args, result.stderr)
+    return result.stdout.strip()
+
+
+def records(root: Path, folder: str) -> list[Path]:
+    return sorted((root / "records" / folder).rglob("*.toml"))
+
+
+def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: Path) -> None:
+    same_answers(demo)  # builds the index
+    assert (demo / ".csctl" / "index.sqlite3").is_file()
+    rng = random.Random(8)
+
+    # csctl's own writes (written through), in every workflow.
+    ticket = act(demo, "ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "新投诉",
+                 "--take")
+    act(demo, "ticket", "note", ticket, "已致电")
+    remit = act(demo, "remit", "new", "--buyer", "tb_新", "--item", "Q1:M:1", "--address", "某地址", "--amount",
+                "66.60")
+    act(demo, "remit", "paid", remit, "--date", "2026-11-23", "--method", "网银", "--bank", "工行", "--amount", "60")
+    act(demo, "remark", "add", "3399000011112222", "refund_after_trade", "item=Q1", "kind=邮费", "amount=6",
+        "via=支付宝", "account=a@b.cn", "holder=王小二", "--buyer", "tb_新")
+    same_answers(demo)
+
+    # Outside edits, as a person or git makes them.
+    changed = rng.choice(records(demo, "tickets"))
+    changed.write_text(changed.read_text(encoding="utf-8").replace('urgency = "normal"', 'urgency = "urgent"'),
+                       encoding="utf-8")
+    rng.choice(records(demo, "remittances")).unlink()
+    broken = rng.choice(records(demo, "tickets"))
+    broken.write_text(broken.read_text(encoding="utf-8")[:40], encoding="utf-8")
+    moved = rng.choice(records(demo, "remarks"))
+    moved.rename(moved.with_name("3300000000000001.toml"))
+    new = demo / "records" / "tickets" / "2026" / "11" / "T-261123-ZZZZZ.toml"
+    new.write_text(changed.read_text(encoding="utf-8").replace(changed.stem, "T-261123-ZZZZZ"), encoding="utf-8")
+    same_answers(demo)
+
+    # A checkout of the first commit puts every file back, with new inodes and times.
+    git(demo, "add", "-A")
+    git(demo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "edits")
+    git(demo, "checkout", "-q", "HEAD~1")
+    same_answers(demo)
+
+
+def test_a_damaged_or_foreign_index_costs_only_time(demo: Path) -> None:
+    expected = ask(demo, QUESTIONS[0], index=False)
+    assert ask(demo, QUESTIONS[0], index=True) == expected
+    index = demo / ".csctl" / "index.sqlite3"
+    index.write_bytes(b"this is not a database" * 100)
+    assert ask(demo, QUESTIONS[0], index=True) == expected
+    # An index written under other settings is rebuilt, not trusted.
+    with sqlite3.connect(index) as db:
+        db.execute("UPDATE files SET due = NULL, facts = '{}'")
+        db.execute("UPDATE meta SET value = 'another csctl' WHERE key = 'context'")
+    assert ask(demo, QUESTIONS[0], index=True) == expected
+    config = demo / "csctl.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('verify_within = "3d"', 'verify_within = "1d"'),
+                      encoding="utf-8")
+    assert ask(demo, QUESTIONS[0], index=True) == ask(demo, QUESTIONS[0], index=False)
+
+
+def test_a_read_only_ledger_is_answered_without_an_index(demo: Path) -> None:
+    expected = ask(demo, QUESTIONS[0], index=False)
+    (demo / ".csctl").mkdir(exist_ok=True)
+    (demo / ".csctl").chmod(0o500)
+    try:
+        assert ask(demo, QUESTIONS[0], index=True) == expected
+    finally:
+        (demo / ".csctl").chmod(0o700)
