@@ -110,7 +110,7 @@ def remark_list(app: App, order: str | None, buyer: str | None, agent: str | Non
 @pass_app
 def remark_kinds(app: App, group: str | None, style: str) -> None:
     """The remark shapes of this ledger (templates/remarks.toml), with their patterns."""
-    shapes = load_shapes(app.ledger)
+    shapes = load_shapes(app.ledger, examples=True)
     chosen = [s for s in shapes if group is None or s.group == group]
     if style == "json":
         click.echo(to_json([

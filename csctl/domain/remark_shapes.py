@@ -437,8 +437,11 @@ class Shapes:
         self._by_name = {s.name: s for s in self.shapes}
 
     @classmethod
-    def from_template(cls, data: Mapping[str, Any], date_format: str = EXAMPLE_DATE_FORMAT) -> Shapes:
-        """The declarations, validated: every example must render from its own values and read as its shape."""
+    def from_template(cls, data: Mapping[str, Any], date_format: str = EXAMPLE_DATE_FORMAT, *,
+                      examples: bool = True) -> Shapes:
+        """The declarations, validated: every example must render from its own values and read as its shape
+        (`examples=False` leaves that to `check` and `remark kinds`: matching 39 examples costs ~90 ms, most
+        of a one-remark command)."""
         entries = data.get("shapes")
         if not isinstance(entries, list) or not entries:
             raise ShapeError(0, None, None, msg("shapes.none"))
@@ -453,9 +456,10 @@ class Shapes:
                 raise ShapeError(index, shape.name, "name", msg("shapes.duplicate", other=seen[shape.name]))
             seen[shape.name] = index
             shapes.append(shape)
-        examples = cls(shapes, EXAMPLE_DATE_FORMAT)
-        for index, shape in enumerate(shapes):
-            examples._check_example(index, shape)
+        if examples:
+            verifier = cls(shapes, EXAMPLE_DATE_FORMAT)
+            for index, shape in enumerate(shapes):
+                verifier._check_example(index, shape)
         return cls(shapes, date_format)
 
     def _check_example(self, index: int, shape: Shape) -> None:
@@ -667,14 +671,15 @@ def writer_mismatch(shape: Shape, role: str) -> bool:
     return role == "assistant"
 
 
-def load_shapes(ledger: Ledger) -> Shapes:
-    """The ledger's shapes (its own templates/remarks.toml, else the packaged one), validated."""
+def load_shapes(ledger: Ledger, *, examples: bool = False) -> Shapes:
+    """The ledger's shapes (its own templates/remarks.toml, else the packaged one), validated; with
+    `examples`, every example is also matched against its shape (`check`, `remark kinds`)."""
     from csctl.storage.locate import key_lines, line_of
 
     date_format = ledger.config.remarks.date_format
     data = ledger.template(TEMPLATE)
     try:
-        return Shapes.from_template(data, date_format)
+        return Shapes.from_template(data, date_format, examples=examples)
     except ShapeError as err:
         path = ledger.templates / TEMPLATE
         if not path.is_file():

@@ -502,7 +502,7 @@ class RemarkRules:
             self.ledger = None
             return False
         try:
-            self.shapes = load_shapes(self.ledger)
+            self.shapes = load_shapes(self.ledger, examples=True)
         except TemplateError as err:
             self.findings.append((err.path, Finding(err.loc, err.message)))
         except RecordError as err:
