@@ -412,6 +412,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.retired": ("下线", "retired"),
     "phrases.customer": ("您", "you"),
     "phrases.forbidden": ("{field} 含有禁用语:{words}", "{field} uses forbidden words: {words}"),
+    # the index and progress (issue 8)
+    "index.reading": ("更新索引", "indexing"),
+    "check.reading": ("检查记录", "checking"),
     # reports (issue 7)
     "r.title.daily": ("{team} 日报 {label}", "{team} daily report {label}"),
     "r.title.weekly": ("{team} 周报 {label}", "{team} weekly report {label}"),

@@ -5,6 +5,7 @@ and report is byte for byte what csctl says without an index, and what a fresh i
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import shutil
 import sqlite3
@@ -136,3 +137,29 @@ def test_a_read_only_ledger_is_answered_without_an_index(demo: Path) -> None:
         assert ask(demo, QUESTIONS[0], index=True) == expected
     finally:
         (demo / ".csctl").chmod(0o700)
+
+
+def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from csctl.cli import context
+    from csctl.domain import integrity
+    from csctl.progress import quiet
+    from csctl.storage.ledger import Ledger
+    from csctl.storage.store import Store
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(integrity, "SHOWN_FROM", 1)
+    assert context.progress_bar() is quiet  # pytest's stderr is no terminal
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    bar = context.progress_bar()
+    report = integrity.check_ledger(Store(Ledger(demo)), dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC),
+                                    progress=bar)
+    assert report.files > 40
+    assert "checking" in terminal.getvalue()
+    assert "100%" in terminal.getvalue()

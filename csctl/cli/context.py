@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from functools import cached_property, update_wrapper
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -16,6 +18,7 @@ from csctl.domain import clock
 from csctl.errors import CsctlError, NotFound, RecordError, format_location
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
+from csctl.progress import Progress, quiet
 from csctl.storage.ledger import Ledger, find_ledger
 
 R = TypeVar("R")
@@ -78,7 +81,7 @@ class App:
         if not indexing.wanted():
             return None
         try:
-            return indexing.open_index(self.store)
+            return indexing.open_index(self.store, progress=progress_bar())
         except (sqlite3.Error, OSError):
             return None
 
@@ -97,6 +100,17 @@ class App:
             # `check` still reports a broken csctl.toml; any other command fails on it anyway.
             zone = ZoneInfo(DEFAULT_TIMEZONE)
         return clock.now(zone)
+
+
+def progress_bar() -> Progress:
+    """A bar on stderr when a person watches a terminal; nothing for cron, pipes and tests."""
+    if not sys.stderr.isatty():
+        return quiet
+
+    def bar(items: Sequence[Any], label: str) -> AbstractContextManager[Iterable[Any]]:
+        return click.progressbar(items, label=label, file=sys.stderr)
+
+    return bar
 
 
 def pass_app(function: Callable[..., R]) -> Callable[..., R]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from csctl.cli.context import App, pass_app
+from csctl.cli.context import App, pass_app, progress_bar
 from csctl.cli.render import to_json
 from csctl.errors import CsctlError
 from csctl.i18n import msg
@@ -44,7 +44,7 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
                                old=rename.old_id, new=rename.new_id), err=True)
         if not renames:
             click.echo(msg("repair.none"), err=True)
-    report = check_ledger(app.store, app.now(), list(paths) or None)
+    report = check_ledger(app.store, app.now(), list(paths) or None, progress_bar())
     problems = report.sorted_problems()
     if style == "json":
         click.echo(to_json([

@@ -26,6 +26,7 @@ from csctl.models.base import Record
 from csctl.models.config import Duration
 from csctl.models.kinds import REMITTANCE, Kind
 from csctl.models.records import RemarkFile, Remittance, Ticket
+from csctl.progress import Progress, quiet
 from csctl.storage.index import Facts, FactsOf, Index
 from csctl.storage.store import Store
 
@@ -37,10 +38,10 @@ def wanted() -> bool:
     return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
 
 
-def open_index(store: Store, *, fresh: bool = True) -> Index:
+def open_index(store: Store, *, fresh: bool = True, progress: Progress = quiet) -> Index:
     """The ledger's index, brought up to the files on disk (unless `fresh=False`: a writer noting its files)."""
     index = Index(store.ledger.records, store.ledger.cache, _context(store), facts_function(store),
-                  lambda kind, path: _readable(store, kind, path))
+                  lambda kind, path: _readable(store, kind, path), progress)
     if fresh:
         index.refresh()
     return index

@@ -28,6 +28,7 @@ from csctl.i18n import msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
 from csctl.models.kinds import AGENT, KINDS, Kind
+from csctl.progress import SHOWN_FROM, Progress, quiet
 from csctl.storage import ids
 from csctl.storage.ledger import CONFIG_NAME
 from csctl.storage.locate import key_lines, line_of
@@ -132,7 +133,8 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
     return with_config, chosen
 
 
-def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None) -> CheckReport:
+def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None,
+                 progress: Progress = quiet) -> CheckReport:
     ledger = store.ledger
     report = CheckReport()
     with_config, chosen = select(store, paths)
@@ -154,8 +156,9 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
         report.problems.append(unconfigured)
     declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
     across = {name: [make() for make in makers] for name, makers in LEDGER_RULES.items()}
-    with ledger.lock(exclusive=False, what="check"):
-        for kind, path in chosen:
+    show = progress if len(chosen) >= SHOWN_FROM else quiet
+    with ledger.lock(exclusive=False, what="check"), show(chosen, msg("check.reading")) as files:
+        for kind, path in files:
             report.files += 1
             if kind is None:
                 report.problems.append(Problem(ledger.relative(path), None, msg("check.not_record")))

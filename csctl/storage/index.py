@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from csctl.errors import CsctlError, RecordError
+from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.kinds import KIND_BY_FOLDER, Kind
+from csctl.progress import SHOWN_FROM, Progress, quiet
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
 INDEX_VERSION = 1
@@ -92,8 +94,10 @@ class Row:
 class Index:
     """The index of one ledger's `records/`, opened for one command."""
 
-    def __init__(self, records: Path, cache: Path, context: str, facts_of: FactsOf, load: Loader) -> None:
+    def __init__(self, records: Path, cache: Path, context: str, facts_of: FactsOf, load: Loader,
+                 progress: Progress = quiet) -> None:
         self.records = records
+        self.progress = progress
         self.file = cache / INDEX_NAME
         self.context = f"{INDEX_VERSION}:{context}"
         self.facts_of = facts_of
@@ -136,10 +140,12 @@ class Index:
         gone = [p for p in known if p not in seen]
         if not stale and not gone:
             return
+        show = self.progress if len(stale) >= SHOWN_FROM else quiet
+        with show(stale, msg("index.reading")) as items:
+            rows = [self._row(relative, kind, stat) for relative, kind, stat in items]
         with self._transaction():
             self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                                [self._row(relative, kind, stat) for relative, kind, stat in stale])
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def note(self, paths: Iterable[Path]) -> None:
         """Write-through: the files this command wrote, indexed now rather than by the next reader."""
