@@ -26,6 +26,9 @@ QUESTIONS = [
     ("report", "weekly", "--week", "2026-W47", "--format", "json"),
     ("report", "monthly", "--month", "2026-11", "--format", "json"),
     ("report", "agents", "--from", "2026-11-16", "--to", "2026-11-23", "--format", "json"),
+    ("ticket", "list", "--status", "new", "--status", "closed"),
+    ("ticket", "list", "--open", "--format", "json"),
+    ("ticket", "list", "--overdue", "--format", "csv"),
 ]
 
 

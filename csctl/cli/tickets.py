@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from csctl.domain.clock import Moment, parse_moment, when_done
 from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
 from csctl.domain.privacy import masked
+from csctl.domain.ticket_views import TicketFilter
 from csctl.i18n import enum_label, label, msg
 from csctl.models.kinds import CUSTOMER, TICKET
 from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency, Verdict
@@ -271,7 +273,7 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
                 channel: str | None, urgency: str | None, region: str | None, customer_id: str | None,
                 since: str | None, until: str | None, overdue: bool, style: str) -> None:
     """List tickets, oldest first, with each agent's open load below."""
-    from csctl.domain.ticket_views import TicketFilter, select
+    from csctl.domain.ticket_views import select
 
     tz = app.ledger.config.tz
     given = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
@@ -283,7 +285,8 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
         since=parse_moment(since, tz, "--from").date() if since else None,
         until=parse_moment(until, tz, "--to").date() if until else None,
     )
-    chosen, load = select(_tickets(app), wanted, app.ledger.config, clockwork(app.ledger.config), app.now())
+    now = app.now()
+    chosen, load = select(_tickets(app, wanted, now), wanted, app.ledger.config, clockwork(app.ledger.config), now)
     rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
              "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject}
             for t, timing_ in chosen]
@@ -295,8 +298,18 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
         click.echo(f"\n{msg('h.open_load')}: " + ", ".join(parts))
 
 
-def _tickets(app: App) -> list[Ticket]:
-    tickets, broken = flow.readable_tickets(app.store)
+def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> list[Ticket]:
+    """The tickets a listing reads: every one, or with the index the open ones (the load line counts
+    them all) and those the filter may admit."""
+    from csctl.domain import indexing
+
+    paths = None
+    if wanted.statuses or wanted.open_only or wanted.overdue:
+        index = app.index
+        if index is not None:
+            finished = [] if wanted.open_only else [s.value for s in wanted.statuses if s not in flow.OPEN]
+            paths = indexing.ticket_candidates(index, finished, now if wanted.overdue else None)
+    tickets, broken = flow.readable_tickets(app.store, paths)
     app.skipped("ticket", broken)
     return tickets
 

@@ -80,7 +80,8 @@ def facts_function(store: Store) -> FactsOf:
             t = timing(record, config.tickets, ticket_clock, record.events[-1].at if record.events else record.created)
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
-            return Facts(due=_earliest(candidates), finished=record.status not in OPEN_TICKET)
+            return Facts(due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
+                         extra={"status": record.status.value})
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
             differs = paid and remit_flow.paid_total(record) != record.amount
@@ -133,6 +134,21 @@ def active(index: Index, kind: Kind, start: dt.datetime, end: dt.datetime) -> li
     rows = index.rows("kind = ? AND (readable = 0 OR (first_at < ? AND (last_at >= ? OR finished = 0)))",
                       (kind.name, int(end.timestamp()), int(start.timestamp())))
     return sorted(row.path for row in rows)
+
+
+def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt.datetime | None) -> list[Path]:
+    """For a listing: every open ticket, those finished in one of `finished_statuses`, those that may be
+    overdue by `overdue_by` (a callback falls due after the resolution), and the unreadable."""
+    marks = ",".join("?" * len(finished_statuses))
+    where = "kind = 'ticket' AND (readable = 0 OR finished = 0"
+    parameters: list[object] = []
+    if finished_statuses:
+        where += f" OR json_extract(facts, '$.status') IN ({marks})"
+        parameters += finished_statuses
+    if overdue_by is not None:
+        where += " OR due <= ?"
+        parameters.append(int(overdue_by.timestamp()))
+    return sorted(row.path for row in index.rows(where + ")", tuple(parameters)))
 
 
 def register_digests(index: Index, store: Store) -> tuple[dict[dt.date, dict[str, str]], list[RecordError]]:
