@@ -108,6 +108,13 @@ def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: 
     new.write_text(changed.read_text(encoding="utf-8").replace(changed.stem, "T-261123-ZZZZZ"), encoding="utf-8")
     same_answers(demo)
 
+    # A merged history: an event written last but dated earliest, and `created` before the first event.
+    merged = rng.choice(records(demo, "remittances"))
+    merged.write_text(merged.read_text(encoding="utf-8").replace("created = 2026-11-", "created = 2026-10-", 1)
+                      + '\n[[events]]\nat = 2026-11-05T10:00:00+08:00\nby = "wang"\naction = "noted"\n'
+                        'recorded_at = 2026-11-23T12:00:00+08:00\ntext = "补记"\n', encoding="utf-8")
+    same_answers(demo)
+
     # A checkout of the first commit puts every file back, with new inodes and times.
     git(demo, "add", "-A")
     git(demo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "edits")

@@ -134,7 +134,8 @@ def test_an_unknown_customer_is_refused(desk: Desk) -> None:
 
 # ----- 8. money and quantities -----------------------------------------------------------------
 
-@pytest.mark.parametrize("amount", ["12.345", "abc", "-5", "0", "0.00", "", "1e3", "288.0.0", "NaN"])
+@pytest.mark.parametrize("amount", ["12.345", "abc", "-5", "0", "0.00", "", "1e3", "288.0.0", "NaN", "2,88",
+                                    "1,2,3,4", "２８８"])
 def test_bad_amounts_are_refused_and_nothing_is_written(desk: Desk, amount: str) -> None:
     line = desk.refused("remit", "new", "--buyer", "b", "--item", "A1:M:1", "--address", ADDRESS,
                         "--amount", amount, who="wang")
@@ -521,3 +522,25 @@ def test_a_verdict_follows_the_other_order_when_it_is_renamed() -> None:
               Event(at=created, by="adm", action="renamed", field="not_duplicate_of", old_id="R-261120-AAAAA",
                     new_id="R-261120-BBBBB")]
     assert flow.replay("R-261120-CCCCC", events).not_duplicate_of == ["R-261120-BBBBB"]
+
+
+def test_a_reveal_or_a_note_does_not_put_an_order_in_a_days_register(desk: Desk) -> None:
+    remit_id = desk.order(now=at("11-22"))
+    desk.ok("remit", "review", "--date", "2026-11-22", who="lead", now=at("11-23", "09:00"))
+    desk.json("remit", "show", remit_id, "--reveal", who="lead", now=at("11-23", "09:10"))
+    desk.act(remit_id, "note", "买家来电确认地址", now=at("11-23", "09:20"))
+    assert desk.register("2026-11-23", now=at("11-24"))["rows"] == []
+    assert not [a for a in desk.alerts(now=at("11-24")) if a["alert"] == "remit.unreviewed"]
+
+
+def test_text_that_would_start_a_formula_stays_text_in_csv_and_xlsx(desk: Desk, tmp_path: Path) -> None:
+    desk.order(buyer='=HYPERLINK("http://x.example","点我")')
+    text = desk.ok("remit", "register", "--date", "2026-11-23", "--format", "csv")
+    assert "'=HYPERLINK" in text
+    workbook = tmp_path / "r.xlsx"
+    desk.ok("remit", "register", "--date", "2026-11-23", "--format", "xlsx", "--output", str(workbook))
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    cell = load_workbook(workbook)["2026-11-23"]["B2"]
+    assert cell.data_type == "s"
+    assert str(cell.value).endswith('=HYPERLINK("http://x.example","点我")')

@@ -324,3 +324,30 @@ def test_alerts_are_grouped_by_the_person_responsible(desk: Desk) -> None:
     assert headings == ["mei (2)", "wang (4)", "(unassigned) (2)"]
     rows = json.loads(desk.run("alerts", "--format", "json", now=at("11-23")).stdout)
     assert [r["agent"] for r in rows] == ["mei", "mei", "wang", "wang", "wang", "wang", None, None]
+
+
+def test_a_complaint_judged_invalid_neither_meets_nor_misses_a_deadline(desk: Desk) -> None:
+    ticket = desk.ticket(at("11-20"), "complaint")
+    desk.ok("ticket", "judge", ticket, "--invalid", "--explanation", "系买家误解,已解释", who="wang",
+            now=at("11-20", "10:30"))
+    figures = overview(desk.report("daily", "--date", "2026-11-20"))
+    assert (figures["measured"], figures["on_time"], figures["late_tickets"]) == (0, 0, 0)
+    assert figures["complaints_invalid"] == 1
+    rows = desk.report("agents", "--from", "2026-11-20", "--to", "2026-11-20")["agents"]
+    assert sum(row["measured"] for row in rows) == 0
+
+
+def test_a_missed_deadline_is_charged_to_who_held_the_ticket_when_the_period_ended(desk: Desk) -> None:
+    ticket = desk.ticket(at("11-19"), "consultation", "wang", "加急", "--urgency", "urgent")  # due 11-19 14:00
+    desk.act(ticket, "take", now=at("11-19", "10:01"))
+    desk.act(ticket, "assign", "--to", "mei", who="lead", now=at("11-22"))
+    day = desk.report("daily", "--date", "2026-11-19")
+    assert [late["assignee"] for late in day["tickets"]["late"]] == ["wang"]
+    rows = {row["agent"]: row for row in desk.report("agents", "--from", "2026-11-19", "--to", "2026-11-19")["agents"]}
+    assert (rows["wang"]["measured"], rows["mei"]["measured"]) == (1, 0)
+
+
+@pytest.mark.parametrize("args", [("monthly", "--month", "9999-12"), ("daily", "--date", "9999-12-31"),
+                                  ("weekly", "--week", "0001-W01")])
+def test_periods_at_the_ends_of_the_calendar_are_refused_naming_the_option(desk: Desk, args: tuple[str, ...]) -> None:
+    desk.refused("report", *args, says=args[1])

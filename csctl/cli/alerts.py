@@ -23,8 +23,9 @@ def alerts(app: App, agent: str | None, style: str) -> None:
 
     now = app.now()
     wanted = app.ledger.config.agent(app.roster_id(agent)) if agent else None
-    found = [a for a in all_alerts(app.store, clockwork(app.ledger.config), now, app.index)
-             if wanted is None or a.addressed_to(wanted)]
+    with app.ledger.lock(exclusive=False, what="alerts"):
+        everything = all_alerts(app.store, clockwork(app.ledger.config), now, app.index)
+    found = [a for a in everything if wanted is None or a.addressed_to(wanted)]
     rows = [{"alert": a.kind, "record": a.record, "agent": a.agent, "role": a.role, "due": a.due,
              "late_by": _hours(int(a.late_by(now).total_seconds())), "subject": a.subject,
              "responsible": a.agent or (msg("h.role_all", role=enum_label(a.role)) if a.role else msg("h.unassigned"))}

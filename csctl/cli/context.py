@@ -73,17 +73,25 @@ class App:
     @cached_property
     def index(self) -> Index | None:
         """The derived index, fresh, for commands that read many records; None when it is turned off
-        (`CSCTL_NO_INDEX=1`) or cannot be written here (a read-only ledger is read file by file)."""
+        (`CSCTL_NO_INDEX=1`) or cannot be written here (a read-only ledger is read file by file).
+        Take it under the ledger's shared lock, so that what it selects is what is then read."""
         import sqlite3
 
         from csctl.domain import indexing
+        from csctl.storage.index import discard
 
         if not indexing.wanted():
             return None
-        try:
-            return indexing.open_index(self.store, progress=progress_bar())
-        except (sqlite3.Error, OSError):
-            return None
+        for attempt in range(2):
+            try:
+                return indexing.open_index(self.store, progress=progress_bar())
+            except sqlite3.DatabaseError as err:
+                if attempt or "locked" in str(err):
+                    return None
+                discard(self.ledger.cache)  # damaged: built again from the files, once
+            except (sqlite3.Error, OSError):
+                return None
+        return None
 
     def skipped(self, kind_name: str, broken: list[RecordError]) -> None:
         """Say on stderr that a listing left out files it could not read (one line, for the first)."""

@@ -144,7 +144,6 @@ def cli(ctx: click.Context, ledger_path: str | None, as_id: str | None, lang: st
     app.lang = lang or _ledger_language(app) or language_from_environment() or "zh"
     ctx.call_on_close(set_language(app.lang))
     ctx.call_on_close(lambda: _autocommit(app))
-    ctx.call_on_close(lambda: _index_written(app))
     ctx.obj = app
 
 
@@ -154,26 +153,6 @@ def _ledger_language(app: App) -> str | None:
     except CsctlError:
         return None  # no ledger here (yet), or a broken one: the command will say so
     return locale
-
-
-def _index_written(app: App) -> None:
-    """Write-through: the files this command wrote go into the index now, if the ledger keeps one."""
-    ledger = app.__dict__.get("ledger")
-    if ledger is None or not ledger.written:
-        return
-    from csctl.domain import indexing
-    from csctl.storage.index import INDEX_NAME
-
-    if not indexing.wanted() or not (ledger.cache / INDEX_NAME).is_file():
-        return
-    import sqlite3
-
-    try:
-        index = indexing.open_index(app.store, fresh=False)
-        index.note(ledger.written)
-        index.close()
-    except (sqlite3.Error, OSError, CsctlError):
-        pass  # a cache: the next reader finds the file changed by its stat and reads it again
 
 
 def _autocommit(app: App) -> None:

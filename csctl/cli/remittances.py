@@ -12,6 +12,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
 from csctl.cli.render import FORMATS, Column, Sheet, display, emit, fields_text, rows_text, to_json, xlsx_bytes
 from csctl.domain import remittances as flow
+from csctl.domain.remarks import check_order
 from csctl.domain.clock import Moment, parse_moment, when_done
 from csctl.domain.privacy import masked
 from csctl.errors import InvalidInput
@@ -43,7 +44,8 @@ def _change(app: App, remit_id: str, at: str | None, change: Callable[[Remittanc
 def _day(text: str | None, app: App, option: str) -> dt.date:
     if text is None:
         return app.now().date()
-    return parse_moment(text, app.ledger.config.tz, option).date()
+    tz = app.ledger.config.tz
+    return parse_moment(text, tz, option).astimezone(tz).date()
 
 
 @remit.command("new")
@@ -65,7 +67,7 @@ def remit_new(app: App, buyer: str, items: tuple[str, ...], address: str, amount
         raise InvalidInput(msg("remit.trade_needed"))
     order = flow.Order(
         buyer=buyer, items=[flow.item(text) for text in items], address=address,
-        amount=flow.amount(amount, "--amount"), shop_trade=shop_trade.strip() if shop_trade else None,
+        amount=flow.amount(amount, "--amount"), shop_trade=check_order(shop_trade) if shop_trade else None,
         customer=app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None, note=note,
     )
     created = flow.new_order(app.store, app.actor, _moment(app, at), order)
@@ -196,8 +198,8 @@ def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str 
     tz = app.ledger.config.tz
     agent_id = app.roster_id(agent) if agent else None
     customer = app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None
-    first = parse_moment(since, tz, "--from").date() if since else None
-    last = parse_moment(until, tz, "--to").date() if until else None
+    first = parse_moment(since, tz, "--from").astimezone(tz).date() if since else None
+    last = parse_moment(until, tz, "--to").astimezone(tz).date() if until else None
     chosen = []
     for r in _remittances(app):
         day = r.created.astimezone(tz).date()

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: 
         out.write("\ufeff")
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(headers)
-        writer.writerows(body)
+        writer.writerows([spreadsheet_text(cell) for cell in row] for row in body)
         return out.getvalue()
     from tabulate import tabulate  # imported only when a table is printed
 
@@ -130,7 +131,18 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
 def _cell(value: Any, column: Column) -> Any:
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and column.show is None:
         return value
-    return (column.show or display)(value)
+    return spreadsheet_text((column.show or display)(value))
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as typed: a buyer named `=HYPERLINK(…)` must not become a live formula
+    (CSV injection), so text that would start one is written behind a `'`, which Excel hides."""
+    if text[:1] in ("=", "+", "@", "\t", "\r") or (text[:1] == "-" and len(text) > 1 and not _NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
 
 
 def emit(data: bytes, output: str | None, *, binary: bool = False) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import click
 
 from csctl.cli.context import App, pass_app
-from csctl.cli.render import FORMATS, Column, Sheet, display, emit, rows_text, to_json, xlsx_bytes
+from csctl.cli.render import FORMATS, Column, Sheet, display, emit, rows_text, spreadsheet_text, to_json, xlsx_bytes
 from csctl.i18n import msg
 from csctl.reports import periods
 from csctl.reports.periods import Period
@@ -34,7 +34,8 @@ def _output_options(function: Callable[..., None]) -> Callable[..., None]:
 
 def _run(app: App, name: str, period: Period, style: str, output: str | None) -> None:
     compared = [period, period.previous()] if name in ("weekly", "monthly") else [period]
-    sources = read_sources(app.store, app.index, compared)
+    with app.ledger.lock(exclusive=False, what="report"):
+        sources = read_sources(app.store, app.index, compared)
     for kind_name, broken in sources.broken.items():
         app.skipped(kind_name, broken)
     result = build(name, period, sources, app.ledger.config)
@@ -82,7 +83,8 @@ def _csv(result: Report) -> str:
     for section in result.sections():
         writer.writerow([msg(section.title)])
         writer.writerow([msg(header) for _, header in section.columns])
-        writer.writerows([display(row.get(key)) for key, _ in section.columns] for row in section.rows)
+        writer.writerows([spreadsheet_text(display(row.get(key))) for key, _ in section.columns]
+                         for row in section.rows)
         writer.writerow([])
     return out.getvalue()
 

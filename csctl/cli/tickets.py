@@ -282,8 +282,8 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
     wanted = TicketFilter(
         statuses=frozenset(TicketStatus(s) for s in statuses), open_only=open_only, overdue=overdue,
         equal={k: v for k, v in given.items() if v is not None},
-        since=parse_moment(since, tz, "--from").date() if since else None,
-        until=parse_moment(until, tz, "--to").date() if until else None,
+        since=parse_moment(since, tz, "--from").astimezone(tz).date() if since else None,
+        until=parse_moment(until, tz, "--to").astimezone(tz).date() if until else None,
     )
     now = app.now()
     chosen, load = select(_tickets(app, wanted, now), wanted, app.ledger.config, clockwork(app.ledger.config), now)
@@ -303,13 +303,14 @@ def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> list[Ticket]:
     them all) and those the filter may admit."""
     from csctl.domain import indexing
 
-    paths = None
-    if wanted.statuses or wanted.open_only or wanted.overdue:
-        index = app.index
-        if index is not None:
-            finished = [] if wanted.open_only else [s.value for s in wanted.statuses if s not in flow.OPEN]
-            paths = indexing.ticket_candidates(index, finished, now if wanted.overdue else None)
-    tickets, broken = flow.readable_tickets(app.store, paths)
+    with app.ledger.lock(exclusive=False, what="tickets"):
+        paths = None
+        if wanted.statuses or wanted.open_only or wanted.overdue:
+            index = app.index
+            if index is not None:
+                finished = [] if wanted.open_only else [s.value for s in wanted.statuses if s not in flow.OPEN]
+                paths = indexing.ticket_candidates(index, finished, now if wanted.overdue else None)
+        tickets, broken = flow.readable_tickets(app.store, paths)
     app.skipped("ticket", broken)
     return tickets
 

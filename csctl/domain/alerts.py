@@ -105,7 +105,7 @@ def all_alerts(store: Store, clock: Clockwork, now: dt.datetime, index: Index | 
         tickets, broken = readable_tickets(store, indexing.due_by(index, TICKET, now))
         due, broken_remits = remit_flow.readable_remittances(store, indexing.due_by(index, REMITTANCE, now))
         unfinished, _ = remit_flow.readable_remittances(store, indexing.unfinished(index, REMITTANCE))
-        digests, _ = indexing.register_digests(index, store)
+        digests = indexing.register_digests(index)
         found = [*remittance_alerts(store, due, unfinished, digests, now),
                  *remark_alerts(store, now, indexing.due_by(index, REMARK, now))]
     found += [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]

@@ -21,9 +21,7 @@ from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.remark_shapes import load_shapes
 from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
-from csctl.errors import RecordError
 from csctl.models.base import Record
-from csctl.models.config import Duration
 from csctl.models.kinds import REMITTANCE, Kind
 from csctl.models.records import RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
@@ -95,8 +93,8 @@ def facts_function(store: Store) -> FactsOf:
             if shapes is None:
                 shapes = load_shapes(store.ledger)
             items = remark_flow.stored_remarks([(record, Path())], shapes)
-            refund_limit = _limit(config.remarks.refund_register_within)
-            balance_limit = _limit(config.remarks.balance_register_within)
+            refund_limit = remark_flow.register_limit(config.remarks.refund_register_within)
+            balance_limit = remark_flow.register_limit(config.remarks.balance_register_within)
             waiting = [r.at + refund_limit for r in remark_flow.refunds_from(items)
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
@@ -105,11 +103,6 @@ def facts_function(store: Store) -> FactsOf:
         return Facts()
 
     return facts
-
-
-def _limit(text: str) -> dt.timedelta:
-    duration = Duration.parse(text)
-    return dt.timedelta(days=duration.days, seconds=duration.seconds)
 
 
 def _earliest(moments: Iterable[dt.datetime | None]) -> dt.datetime | None:
@@ -151,15 +144,11 @@ def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt
     return sorted(row.path for row in index.rows(where + ")", tuple(parameters)))
 
 
-def register_digests(index: Index, store: Store) -> tuple[dict[dt.date, dict[str, str]], list[RecordError]]:
-    """Each register day's remittance digests, as `remittances.day_digests` computes them from the files."""
+def register_digests(index: Index) -> dict[dt.date, dict[str, str]]:
+    """Each register day's remittance digests, as `remittances.day_digests` computes them from the files
+    (an unreadable remittance is in neither: it is an alert of its own)."""
     out: dict[dt.date, dict[str, str]] = {}
-    broken_paths = []
-    for row in index.rows("kind = ?", (REMITTANCE.name,)):
-        if not row.readable:
-            broken_paths.append(row.path)
-            continue
+    for row in index.rows("kind = ? AND readable = 1", (REMITTANCE.name,)):
         for day, digest in row.facts["days"].items():
             out.setdefault(dt.date.fromisoformat(day), {})[row.facts["id"]] = digest
-    return out, remit_flow.readable_remittances(store, broken_paths)[1]
-
+    return out

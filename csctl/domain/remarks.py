@@ -431,7 +431,7 @@ def register(store: Store, actor: AgentEntry, when: dt.datetime, order: str, mar
 
 # ----- alerts ----------------------------------------------------------------------------------
 
-def _limit(text: str) -> dt.timedelta:
+def register_limit(text: str) -> dt.timedelta:
     duration = Duration.parse(text)
     return dt.timedelta(days=duration.days, seconds=duration.seconds)
 
@@ -443,7 +443,8 @@ def remark_alerts(store: Store, now: dt.datetime, paths: Iterable[Path] | None =
 
     settings = store.ledger.config.remarks
     _shapes, items, broken = readable(store, paths)
-    refund_limit, balance_limit = _limit(settings.refund_register_within), _limit(settings.balance_register_within)
+    refund_limit = register_limit(settings.refund_register_within)
+    balance_limit = register_limit(settings.balance_register_within)
     for refund in refunds_from(items):
         if refund.to_register and not refund.registered and refund.at + refund_limit <= now:
             subject = f"{refund.item} {refund.kind} {format_money(refund.amount)} → {refund.via} {refund.account}"

@@ -37,6 +37,9 @@ from csctl.models.records import Item, Payment, RegisterReview, Remittance, Remi
 from csctl.storage.store import Store
 
 ORDERED, PAID, VERIFIED, SHIPPED, CANCELLED = RemittanceStatus
+# What puts a remittance in a day's register: an order or a move of its money or goods. A note, a
+# reveal or a verdict on duplicates does not (the day's digest still covers every event, so an edit shows).
+REGISTERED_MOVES = frozenset({"created", "paid", "verified", "shipped", "cancelled"})
 OPEN = frozenset({ORDERED, PAID, VERIFIED})
 ANY = frozenset(RemittanceStatus)
 ZERO = Decimal("0.00")
@@ -424,10 +427,10 @@ def register_rows(remits: Iterable[Remittance], day: dt.date, config: LedgerConf
 
 
 def activity_rows(remits: Iterable[Remittance], start: dt.datetime, end: dt.datetime) -> list[RegisterRow]:
-    """Every remittance created or moved in [start, end), as `end` found it."""
+    """Every remittance created or moved (`REGISTERED_MOVES`) in [start, end), as `end` found it."""
     rows = []
     for remit in remits:
-        today = [e for e in remit.events if start <= e.at < end]
+        today = [e for e in remit.events if start <= e.at < end and e.action in REGISTERED_MOVES]
         if not today:
             continue
         until = [e for e in remit.events if e.at < end]
@@ -546,7 +549,7 @@ def day_digests(remits: Iterable[Remittance], config: LedgerConfig) -> dict[dt.d
 
 def remit_days(remit: Remittance, config: LedgerConfig) -> dict[dt.date, str]:
     """The days a remittance was created or moved on, with its digest as each of them left it."""
-    days = sorted({e.at.astimezone(config.tz).date() for e in remit.events})
+    days = sorted({e.at.astimezone(config.tz).date() for e in remit.events if e.action in REGISTERED_MOVES})
     out = {}
     for day in days:
         end = day_bounds(day, config)[1]

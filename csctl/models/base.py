@@ -29,7 +29,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-_MONEY_TEXT = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
+# ASCII digits; commas only as thousands separators (1,288.50), never as a decimal comma (2,88 is refused).
+_MONEY_TEXT = re.compile(r"-?(\d{1,3}(,\d{3}){1,3}|\d{1,12})(\.\d{1,2})?", re.ASCII)
 CENT = Decimal("0.01")
 
 
@@ -43,11 +44,11 @@ def parse_money(value: Any) -> Decimal:
         value = format(value, "f")
     if not isinstance(value, str):
         raise ValueError("money must be a string such as \"288.00\"")
-    text = value.strip().replace(",", "")
+    text = value.strip()
     if not _MONEY_TEXT.fullmatch(text):
         raise ValueError(f"not an amount in yuan with at most two decimals: {value!r}")
     try:
-        return Decimal(text).quantize(CENT)
+        return Decimal(text.replace(",", "")).quantize(CENT)
     except InvalidOperation as err:  # pragma: no cover - the pattern already excludes this
         raise ValueError(f"not an amount: {value!r}") from err
 

@@ -126,7 +126,8 @@ class Remittance(Record):
     amount: PositiveMoney
     status: RemittanceStatus = RemittanceStatus.ORDERED
     shop_ordered: bool = False
-    shop_trade: Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$")] | None = None
+    # The shop's order number, as remark files are named (csctl.domain.remarks.ORDER).
+    shop_trade: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")] | None = None
     customer: str | None = None
     reference: str | None = None
     verified_by: str | None = None

@@ -21,6 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
+from csctl.domain.tickets import Derived, apply_event
+from csctl.errors import IllegalTransition
 from csctl.models.base import Event
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
@@ -100,11 +102,40 @@ class TicketFigures:
         return mean(self.satisfaction)
 
 
-def as_of(ticket: Ticket, end: dt.datetime) -> Ticket:
-    """The ticket as it stood at `end`: later events left out."""
-    if not ticket.events or ticket.events[-1].at < end:
-        return ticket
-    return ticket.model_copy(update={"events": [e for e in ticket.events if e.at < end]})
+@dataclass(frozen=True)
+class Standing:
+    """Where a ticket stood against its first deadline when a period ended."""
+
+    timing: Timing
+    assignee: str | None  # as of the period's end, not now
+    resolved_in: bool  # first resolved within the period
+    missing: bool  # due within the period and still unresolved at its end
+
+
+def standing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, start: dt.datetime,
+             end: dt.datetime) -> Standing | None:
+    """The ticket as the period's end found it (later events left out); None if nothing had happened yet.
+
+    A complaint judged invalid is closed without a resolution: it neither meets nor misses a deadline.
+    """
+    before = [e for e in ticket.events if e.at < end]
+    if not before:
+        return None
+    snapshot = ticket if len(before) == len(ticket.events) else ticket.model_copy(update={"events": before})
+    t = timing(snapshot, config.tickets, clock, end)
+    state = Derived()
+    try:
+        for event in before[1:]:
+            apply_event(ticket.id, ticket.kind, state, event)
+        assignee = state.assignee
+    except IllegalTransition:
+        assignee = ticket.assignee  # a merged history whose times run out of order: its stored holder
+    if any(e.action == "judged" and e.extras.get("verdict") == Verdict.INVALID for e in before):
+        return Standing(t, assignee, False, False)
+    resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
+    open_at_end = t.resolution_due is not None or t.waiting
+    missing = t.first_resolved_at is None and open_at_end and start <= t.first_resolution_due < end
+    return Standing(t, assignee, resolved_in, missing)
 
 
 def _in(event: Event, start: dt.datetime, end: dt.datetime) -> bool:
@@ -127,9 +158,7 @@ def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConf
     start, end = period.bounds(config.tz)
     out = TicketFigures()
     for ticket in tickets:
-        if ticket.created >= end:
-            continue
-        if ticket.events[-1].at < start and ticket.status in DONE:
+        if max(e.at for e in ticket.events) < start and ticket.status in DONE:
             continue  # resolved or closed before the period: nothing to count, no deadline to judge
         during = [e for e in ticket.events if _in(e, start, end)]
         opened = start <= ticket.created < end
@@ -162,33 +191,20 @@ def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConf
 
 def _judge_deadline(out: TicketFigures, ticket: Ticket, config: LedgerConfig, clock: Clockwork,
                     start: dt.datetime, end: dt.datetime) -> None:
-    t = _timing(ticket, config, clock, end)
-    resolved_in, missing = _measured(t, start, end)
-    if resolved_in or missing:
+    stood = standing(ticket, config, clock, start, end)
+    if stood is None:
+        return
+    t = stood.timing
+    if stood.resolved_in or stood.missing:
         out.measured += 1
-        if resolved_in and t.resolution_met:
+        if stood.resolved_in and t.resolution_met:
             out.on_time += 1
-    late_resolution = resolved_in and not t.resolution_met
+    late_resolution = stood.resolved_in and not t.resolution_met
     # Open at the end, not waiting on the customer, and past the first deadline.
     still_open_late = t.first_resolved_at is None and t.resolution_due is not None and t.first_resolution_due < end
     if late_resolution or still_open_late:
-        out.late.append(Late(ticket.id, ticket.kind, ticket.assignee, t.first_resolution_due, t.first_resolved_at,
+        out.late.append(Late(ticket.id, ticket.kind, stood.assignee, t.first_resolution_due, t.first_resolved_at,
                              ticket.subject))
-
-
-def _measured(t: Timing, start: dt.datetime, end: dt.datetime) -> tuple[bool, bool]:
-    """(first resolved in the period, due in the period and still missing at its end).
-
-    A ticket closed without a resolution (a complaint judged invalid) misses nothing.
-    """
-    resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
-    open_at_end = t.resolution_due is not None or t.waiting
-    missing = t.first_resolved_at is None and open_at_end and start <= t.first_resolution_due < end
-    return resolved_in, missing
-
-
-def _timing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, end: dt.datetime) -> Timing:
-    return timing(as_of(ticket, end), config.tickets, clock, end)
 
 
 def deadline_rule(config: LedgerConfig) -> dict[str, str]:
@@ -269,13 +285,11 @@ def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks:
         return rows.setdefault(who, AgentRow(who, who))
 
     for ticket in tickets:
-        if ticket.created >= end:
-            continue
         resolver: str | None = None
         handled_here: set[str] = set()
         for event in ticket.events:
             if event.at >= end:
-                break
+                continue
             if event.action == "resolved":
                 resolver = event.by
                 if event.at >= start:
@@ -291,14 +305,13 @@ def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks:
             last = max(e.at for e in ticket.events if e.action == "resolved" and e.by == who and _in(e, start, end))
             if any(_reopens(e) and last < e.at < end for e in ticket.events):
                 row(who).reopened += 1
-        t = _timing(ticket, config, clock, end)
-        resolved_in, missing = _measured(t, start, end)
+        stood = standing(ticket, config, clock, start, end)
         first = next((e for e in ticket.events if e.action == "resolved"), None)
-        if resolved_in and first is not None:
+        if stood is not None and stood.resolved_in and first is not None:
             row(first.by).measured += 1
-            row(first.by).on_time += bool(t.resolution_met)
-        elif missing and ticket.assignee:
-            row(ticket.assignee).measured += 1
+            row(first.by).on_time += bool(stood.timing.resolution_met)
+        elif stood is not None and stood.missing and stood.assignee:
+            row(stood.assignee).measured += 1
     for remit in remits:
         for who in {e.by for e in remit.events if start <= e.at < end}:
             row(who).remittances += 1

@@ -57,8 +57,9 @@ def day(text: str | None, today: dt.date) -> Period:
         return Period("day", today - dt.timedelta(days=1), today - dt.timedelta(days=1))
     try:
         date = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"--date: not a date: {text!r} (e.g. 2026-11-22)") from None
+        _within_calendar(date)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"--date: not a date csctl can report on: {text!r} (e.g. 2026-11-22)") from None
     return Period("day", date, date)
 
 
@@ -72,7 +73,8 @@ def week(text: str | None, today: dt.date) -> Period:
         if not match:
             raise ValueError
         monday = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
+        _within_calendar(monday)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"--week: not an ISO week: {text!r} (e.g. 2026-W47)") from None
     return Period("week", monday, monday + dt.timedelta(days=6))
 
@@ -87,7 +89,8 @@ def month(text: str | None, today: dt.date) -> Period:
         if not match:
             raise ValueError
         first = dt.date(int(match.group(1)), int(match.group(2)), 1)
-    except ValueError:
+        _within_calendar(first)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"--month: not a month: {text!r} (e.g. 2026-11)") from None
     following = (first + dt.timedelta(days=31)).replace(day=1)
     return Period("month", first, following - dt.timedelta(days=1))
@@ -97,8 +100,16 @@ def span(first_text: str, last_text: str) -> Period:
     """`--from D --to D`, both days included."""
     try:
         first, last = dt.date.fromisoformat(first_text.strip()), dt.date.fromisoformat(last_text.strip())
-    except ValueError:
+        _within_calendar(first)
+        _within_calendar(last)
+    except (ValueError, OverflowError):
         raise InvalidInput(f"--from/--to: not dates: {first_text!r}, {last_text!r} (e.g. 2026-11-01)") from None
     if last < first:
         raise InvalidInput(f"--to {last_text} is before --from {first_text}")
     return Period("span", first, last)
+
+
+def _within_calendar(date: dt.date) -> None:
+    """A period and the one before it must fit the calendar Python can count (years 2 to 9998)."""
+    if not dt.date(2, 1, 1) <= date <= dt.date(9998, 12, 31):
+        raise ValueError(date)

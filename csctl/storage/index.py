@@ -6,14 +6,14 @@ and one query cost a fraction of that, and only the records a question may
 concern are then read from their files — by the same code that reads them
 without an index, so an answer never depends on the index, only its speed.
 
-What: one row per record file — its stat key (size, mtime_ns, inode), kind,
+What: one row per record file — its stat key (size, mtime_ns, ctime_ns, inode), kind,
 whether it reads, and *facts* a workflow derives from it (`Facts`): the
 earliest moment it may raise an alert, when its history starts and ends,
 whether it is finished, and a JSON of whatever else a reader selects on.
 Facts are computed by a function the caller passes in (the domain layer), so
 this module knows nothing of tickets or money.
 
-Trust: a file whose size, mtime_ns or inode differ from its row, a row whose
+Trust: a file whose size, mtime_ns, ctime_ns or inode differ from its row, a row whose
 file is gone, a different csctl version, settings or templates (`context`):
 any doubt means the file is parsed again. The stdlib's sqlite3 keeps it in one
 file with transactions, so a killed command leaves the old index or the new;
@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from csctl.models.kinds import KIND_BY_FOLDER, Kind
 from csctl.progress import SHOWN_FROM, Progress, quiet
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `Index._row`).
 RACY_NS = 2_000_000_000
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,      -- relative to records/
     kind TEXT NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
     readable INTEGER NOT NULL,  -- 0: the file does not read as a record (check and alerts say why)
     due INTEGER,                -- epoch seconds: the earliest moment it may raise an alert
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
@@ -129,13 +129,13 @@ class Index:
 
     def refresh(self) -> None:
         """Bring every row up to the files on disk: new and changed files are read, gone ones dropped."""
-        known = {path: (size, mtime, ino) for path, size, mtime, ino in
-                 self.db.execute("SELECT path, size, mtime_ns, ino FROM files")}
+        known = {path: (size, mtime, ctime, ino) for path, size, mtime, ctime, ino in
+                 self.db.execute("SELECT path, size, mtime_ns, ctime_ns, ino FROM files")}
         seen: set[str] = set()
         stale: list[tuple[str, Kind, os.stat_result]] = []
         for relative, kind, stat in _scan(self.records):
             seen.add(relative)
-            if known.get(relative) != (stat.st_size, stat.st_mtime_ns, stat.st_ino):
+            if known.get(relative) != (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino):
                 stale.append((relative, kind, stat))
         gone = [p for p in known if p not in seen]
         if not stale and not gone:
@@ -145,32 +145,7 @@ class Index:
             rows = [self._row(relative, kind, stat) for relative, kind, stat in items]
         with self._transaction():
             self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-
-    def note(self, paths: Iterable[Path]) -> None:
-        """Write-through: the files this command wrote, indexed now rather than by the next reader."""
-        rows = []
-        gone = []
-        for path in paths:
-            relative = self._relative(path)
-            kind = KIND_BY_FOLDER.get(Path(relative).parts[0]) if relative else None
-            if relative is None or kind is None:
-                continue
-            try:
-                stat = os.stat(path)
-            except FileNotFoundError:
-                gone.append((relative,))
-                continue
-            rows.append(self._row(relative, kind, stat))
-        with self._transaction():
-            self.db.executemany("DELETE FROM files WHERE path = ?", gone)
-            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-
-    def _relative(self, path: Path) -> str | None:
-        try:
-            return path.relative_to(self.records).as_posix()
-        except ValueError:
-            return None
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def _row(self, relative: str, kind: Kind, stat: os.stat_result) -> tuple[Any, ...]:
         # "Racy" as git says: a file changed within the clock's granularity of being read may change
@@ -179,12 +154,14 @@ class Index:
         try:
             record = self.load(kind, self.records / relative)
         except (RecordError, CsctlError):
-            return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ino, 0, None, None, None, 0, "{}")
+            return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, 0, None, None, None, 0,
+                    "{}")
         facts = self.facts_of(kind, record)
-        events = record.events
-        return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ino, 1, _epoch(facts.due),
-                _epoch(events[0].at if events else record.created), _epoch(events[-1].at if events else record.created),
-                int(facts.finished), json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
+        # A merged or back-dated history is ordered by when events were written, not by `at`.
+        times = [record.created, *(e.at for e in record.events)]
+        return (relative, kind.name, size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, 1, _epoch(facts.due),
+                _epoch(min(times)), _epoch(max(times)), int(facts.finished),
+                json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
 
     # ----- questions ------------------------------------------------------------------------
 
@@ -194,11 +171,11 @@ class Index:
             yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
                       json.loads(facts))
 
-    def unreadable(self, kinds: Iterable[Kind]) -> list[Path]:
-        names = [k.name for k in kinds]
-        marks = ",".join("?" * len(names))
-        return sorted(self.records / p for (p,) in
-                      self.db.execute(f"SELECT path FROM files WHERE readable = 0 AND kind IN ({marks})", names))
+
+def discard(cache: Path) -> None:
+    """Remove a damaged index (and sqlite's journal files); the next command builds it again."""
+    for suffix in ("", "-wal", "-shm"):
+        (cache / (INDEX_NAME + suffix)).unlink(missing_ok=True)
 
 
 _KINDS = {kind.name: kind for kind in KIND_BY_FOLDER.values()}
