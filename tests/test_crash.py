@@ -419,7 +419,8 @@ def test_ten_thousand_random_kills_lose_nothing(ledger: Path, invoke: Invoke) ->
     figures = random_kills(ledger, invoke, kills=10_000, seed=10)
     assert_nothing_lost(figures, 10_000)
     every_record_reads(ledger)
-    assert invoke("check").exit_code == 0
+    result = invoke("check")
+    assert result.exit_code == 0, result.stdout + result.stderr
 
 
 def test_the_crash_hook_is_read_once_and_off_unless_set() -> None:
