@@ -138,16 +138,17 @@ def customer_import(app: App, source: BinaryIO, dry_run: bool) -> None:
     """
     require(app.actor, "customer.add")
     data = source.read()
-    if source.name.lower().endswith(".xlsx"):
+    name = str(getattr(source, "name", "<stdin>"))  # a stream handed in by a program may have no name
+    if name.lower().endswith(".xlsx"):
         sheet = archive.xlsx_rows(data)
     else:
         try:
             sheet = archive.csv_rows(data.decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise CsctlError(f"{source.name}: {msg('import.not_utf8')}") from None
+            raise CsctlError(f"{name}: {msg('import.not_utf8')}") from None
     rows, problems = archive.read_import(sheet, archive.find(app.store, archive.Search()))
     for problem in problems:
-        click.echo(f"{source.name}:{problem.line}: {problem.message}")
+        click.echo(f"{name}:{problem.line}: {problem.message}")
     if problems:
         raise CsctlError(msg("import.failed", count=len({p.line for p in problems})))
     new = [r for r in rows if r.existing is None]

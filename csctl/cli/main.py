@@ -172,7 +172,12 @@ def _autocommit(app: App) -> None:
     records = ", ".join(sorted({p.stem if p.suffix == ".toml" and p != ledger.config_path else p.name
                                 for p in ledger.written}))
     message = f"{app.command or 'csctl'}: {records}\n\nby {who}"
-    failure = commit_paths(ledger.root, ledger.written, message)
+    # Under the ledger's lock: two commands committing at once would meet on git's index.lock.
+    try:
+        with ledger.lock(exclusive=True, what="autocommit", finishing_git=True):
+            failure = commit_paths(ledger.root, ledger.written, message)
+    except CsctlError as err:  # the lock not had in time: the data stays written
+        failure = str(err)
     if failure:
         click.echo(f"csctl: written but not committed: {failure}", err=True)
 

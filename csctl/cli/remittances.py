@@ -12,9 +12,9 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
 from csctl.cli.render import FORMATS, Column, Sheet, display, emit, fields_text, rows_text, to_json, xlsx_bytes
 from csctl.domain import remittances as flow
-from csctl.domain.remarks import check_order
 from csctl.domain.clock import Moment, parse_moment, when_done
 from csctl.domain.privacy import masked
+from csctl.domain.remarks import check_order
 from csctl.errors import InvalidInput
 from csctl.i18n import enum_label, label, msg
 from csctl.models.base import format_money
