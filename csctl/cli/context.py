@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from csctl.domain import clock
+from csctl.domain.clock import Moment, when_done
 from csctl.errors import CsctlError, NotFound, RecordError, format_location
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
@@ -22,9 +23,12 @@ from csctl.progress import Progress, quiet
 from csctl.storage.ledger import Ledger, find_ledger
 
 R = TypeVar("R")
+RecordT = TypeVar("RecordT", bound="Record")
 
 if TYPE_CHECKING:
+    from csctl.models.base import Record
     from csctl.models.config import AgentEntry
+    from csctl.models.kinds import Kind
     from csctl.storage.index import Index
     from csctl.storage.store import Store
 
@@ -100,6 +104,18 @@ class App:
             where = format_location(Path(self.ledger.relative(first.path)), first.line, first.message)
             click.echo("csctl: " + msg("records.skipped", count=len(broken), kind=msg(f"kind.{kind_name}"),
                                        first=where), err=True)
+
+    def moment(self, at: str | None) -> Moment:
+        """When an action happens: now, or `--at` (back-dated, recorded now)."""
+        return when_done(at, self.ledger.config.tz)
+
+    def change(self, kind: Kind, typed_id: str, at: str | None, move: Callable[[Any, Moment], RecordT]) -> RecordT:
+        """Read the record fresh under the lock, apply one move, write it; print its ID."""
+        record_id = self.store.resolve_id(kind, typed_id)
+        when = self.moment(at)
+        updated: RecordT = self.store.update(kind, record_id, lambda record: move(record, when))
+        click.echo(updated.id)
+        return updated
 
     def now(self) -> dt.datetime:
         try:

@@ -13,7 +13,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
 from csctl.cli.render import Column, display, fields_text, rows_text, to_json
 from csctl.domain import remarks as flow
-from csctl.domain.clock import parse_moment, when_done
+from csctl.domain.clock import parse_moment
 from csctl.domain.remark_shapes import GROUPS, Shapes, load_shapes, shown_value, writer_mismatch
 from csctl.errors import CsctlError, InvalidInput
 from csctl.i18n import enum_label, msg
@@ -66,7 +66,7 @@ def remark_add(app: App, order: str, kind: str, fields: tuple[str, ...], buyer: 
     The fields of each shape: `csctl remark kinds`. Example:
     csctl remark add 3291055820147733 balance_deduct amount=20 balance=30 --buyer tb_王丽
     """
-    when, recorded = when_done(at, app.ledger.config.tz)
+    when, recorded = app.moment(at)
     added = flow.add_remark(app.store, app.actor, when, order, kind, _field_values(fields), buyer, recorded=recorded)
     click.echo(added.text)
     _warn(added.warnings)
@@ -272,7 +272,7 @@ def refund_list(app: App, unregistered: bool, everything: bool, agent: str | Non
 @pass_app
 def refund_register(app: App, order: str, at: str | None) -> None:
     """Mark the refunds of ORDER registered: writes 退款已登记+客服/日期 and prints it."""
-    when, recorded = when_done(at, app.ledger.config.tz)
+    when, recorded = app.moment(at)
     added = flow.register(app.store, app.actor, when, order, flow.REFUND_REGISTERED, recorded=recorded)
     click.echo(added.text)
     _warn(added.warnings)
@@ -371,7 +371,7 @@ def balance_list(app: App, unregistered: bool, buyer: str | None, agent: str | N
 @pass_app
 def balance_register(app: App, order: str, at: str | None) -> None:
     """Mark the balance deductions of ORDER registered: writes 余额已登记+客服/日期 and prints it."""
-    when, recorded = when_done(at, app.ledger.config.tz)
+    when, recorded = app.moment(at)
     added = flow.register(app.store, app.actor, when, order, flow.BALANCE_REGISTERED, recorded=recorded)
     click.echo(added.text)
     _warn(added.warnings)

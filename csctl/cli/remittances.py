@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -12,7 +11,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
 from csctl.cli.render import FORMATS, Column, Sheet, display, emit, fields_text, rows_text, to_json, xlsx_bytes
 from csctl.domain import remittances as flow
-from csctl.domain.clock import Moment, parse_moment, when_done
+from csctl.domain.clock import parse_moment
 from csctl.domain.privacy import masked
 from csctl.domain.remarks import check_order
 from csctl.errors import InvalidInput
@@ -27,18 +26,6 @@ STATUSES = click.Choice([s.value for s in RemittanceStatus])
 @click.group()
 def remit() -> None:
     """Remittances (汇款流程): bank-transfer orders, payment notices, verification, shipping (SPEC §3)."""
-
-
-def _moment(app: App, at: str | None) -> Moment:
-    return when_done(at, app.ledger.config.tz)
-
-
-def _change(app: App, remit_id: str, at: str | None, change: Callable[[Remittance, Moment], Remittance]) -> None:
-    """Read the remittance fresh under the lock, apply one move, write it; print its ID."""
-    record_id = app.store.resolve_id(REMITTANCE, remit_id)
-    when = _moment(app, at)
-    updated: Remittance = app.store.update(REMITTANCE, record_id, lambda r: change(r, when))
-    click.echo(updated.id)
 
 
 def _day(text: str | None, app: App, option: str) -> dt.date:
@@ -70,7 +57,7 @@ def remit_new(app: App, buyer: str, items: tuple[str, ...], address: str, amount
         amount=flow.amount(amount, "--amount"), shop_trade=check_order(shop_trade) if shop_trade else None,
         customer=app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None, note=note,
     )
-    created = flow.new_order(app.store, app.actor, _moment(app, at), order)
+    created = flow.new_order(app.store, app.actor, app.moment(at), order)
     click.echo(created.id)
     remits, _ = flow.readable_remittances(app.store)
     for pair in flow.duplicates(remits, app.ledger.config):
@@ -93,7 +80,7 @@ def remit_paid(app: App, remit_id: str, paid_on: str, method: str, bank: str, am
     """Register a payment notice (收到汇款); an amount that differs from the order is kept and flagged."""
     day = _day(paid_on, app, "--date")
     value = flow.amount(amount, "--amount")
-    _change(app, remit_id, at, lambda r, w: flow.paid(r, app.actor, w, date=day, method=method, bank=bank,
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.paid(r, app.actor, w, date=day, method=method, bank=bank,
                                                       value=value, note=note))
 
 
@@ -105,7 +92,7 @@ def remit_paid(app: App, remit_id: str, paid_on: str, method: str, bank: str, am
 @pass_app
 def remit_verify(app: App, remit_id: str, reference: str, accept_difference: str | None, at: str | None) -> None:
     """Confirm the money arrived (supervisor; never the person who registered the order)."""
-    _change(app, remit_id, at, lambda r, w: flow.verify(r, app.actor, w, reference=reference,
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.verify(r, app.actor, w, reference=reference,
                                                         accept_difference=accept_difference))
 
 
@@ -116,7 +103,7 @@ def remit_verify(app: App, remit_id: str, reference: str, accept_difference: str
 @pass_app
 def remit_ship(app: App, remit_id: str, waybill: str, at: str | None) -> None:
     """Ship a verified order (发货)."""
-    _change(app, remit_id, at, lambda r, w: flow.ship(r, app.actor, w, waybill))
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.ship(r, app.actor, w, waybill))
 
 
 @remit.command("cancel")
@@ -126,7 +113,7 @@ def remit_ship(app: App, remit_id: str, waybill: str, at: str | None) -> None:
 @pass_app
 def remit_cancel(app: App, remit_id: str, reason: str, at: str | None) -> None:
     """Cancel an order that has not shipped."""
-    _change(app, remit_id, at, lambda r, w: flow.cancel(r, app.actor, w, reason))
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.cancel(r, app.actor, w, reason))
 
 
 @remit.command("note")
@@ -136,7 +123,7 @@ def remit_cancel(app: App, remit_id: str, reason: str, at: str | None) -> None:
 @pass_app
 def remit_note(app: App, remit_id: str, text: str, at: str | None) -> None:
     """Add a note to the history (the buyer was phoned, the bank was asked ...)."""
-    _change(app, remit_id, at, lambda r, w: flow.note(r, app.actor, w, text))
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.note(r, app.actor, w, text))
 
 
 @remit.command("not-duplicate")
@@ -148,7 +135,7 @@ def remit_note(app: App, remit_id: str, text: str, at: str | None) -> None:
 def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at: str | None) -> None:
     """Record that two flagged orders are both wanted, so the warning does not return."""
     other = app.store.resolve_id(REMITTANCE, other_id)
-    _change(app, remit_id, at, lambda r, w: flow.not_duplicate(app.store, r, app.actor, w, other, reason))
+    app.change(REMITTANCE, remit_id, at, lambda r, w: flow.not_duplicate(app.store, r, app.actor, w, other, reason))
 
 
 # ----- reading ----------------------------------------------------------------------------
@@ -238,7 +225,7 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     assert isinstance(record, Remittance)
     record = flow.replayable(record, path)
     if reveal:
-        when = _moment(app, None)
+        when = app.moment(None)
         record = app.store.update(REMITTANCE, record.id, lambda r: flow.record_reveal(r, app.actor, when))
     data: dict[str, Any] = record.model_dump(exclude={"events", "items", "payments"}, exclude_none=True)
     data = {k: v for k, v in data.items() if v != []}
@@ -346,5 +333,5 @@ def remit_register(app: App, day_text: str | None, style: str, output: str | Non
 @pass_app
 def remit_review(app: App, day_text: str, at: str | None) -> None:
     """Sign a day's register off (supervisor, 审核); a later edit of that day shows in the register and alerts."""
-    review = flow.review(app.store, app.actor, _moment(app, at), _day(day_text, app, "--date"))
+    review = flow.review(app.store, app.actor, app.moment(at), _day(day_text, app, "--date"))
     click.echo(review.id)

@@ -13,7 +13,7 @@ from csctl.cli.options import at_option, format_option
 from csctl.cli.render import Column, display, fields_text, rows_text, to_json
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
-from csctl.domain.clock import Moment, parse_moment, when_done
+from csctl.domain.clock import parse_moment
 from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.phrases import Phrases, screen
 from csctl.domain.privacy import masked
@@ -31,19 +31,6 @@ STATUSES = click.Choice([s.value for s in TicketStatus])
 @click.group()
 def ticket() -> None:
     """Tickets (工单): intake, judgement, assignment, handling, callback (SPEC §3)."""
-
-
-def _moment(app: App, at: str | None) -> Moment:
-    return when_done(at, app.ledger.config.tz)
-
-
-def _change(app: App, ticket_id: str, at: str | None, change: Callable[[Ticket, Moment], Ticket]) -> Ticket:
-    """Read the ticket fresh under the lock, apply one move, write it; print its ID."""
-    record_id = app.store.resolve_id(TICKET, ticket_id)
-    when = _moment(app, at)
-    updated: Ticket = app.store.update(TICKET, record_id, lambda t: change(t, when))
-    click.echo(updated.id)
-    return updated
 
 
 def _screen(app: App, action: str, field: str, text: str | None, strict: bool) -> list[str]:
@@ -92,7 +79,7 @@ def ticket_new(app: App, /, customer_id: str | None, follows: str | None, take: 
     if customer_id:
         values["customer"] = store.resolve_id(CUSTOMER, customer_id)
     origin = store.resolve_id(TICKET, follows) if follows else None
-    created = flow.open_ticket(store, app.actor, _moment(app, at), values, follows=origin, taken=take)
+    created = flow.open_ticket(store, app.actor, app.moment(at), values, follows=origin, taken=take)
     click.echo(created.id)
 
 
@@ -111,7 +98,7 @@ def ticket_judge(app: App, ticket_id: str, verdict: str | None, dept: str | None
     if verdict is None:
         raise click.UsageError("give --valid or --invalid")
     warnings = _screen(app, "ticket.judge", "--explanation", explanation, strict)
-    _change(app, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=verdict == "valid",
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.judge(t, app.actor, w, valid=verdict == "valid",
                                                        department=dept, explanation=explanation))
     _warn(warnings)
 
@@ -123,7 +110,7 @@ def ticket_judge(app: App, ticket_id: str, verdict: str | None, dept: str | None
 @pass_app
 def ticket_assign(app: App, ticket_id: str, agent_id: str, at: str | None) -> None:
     """Assign (or reassign) a ticket to an agent (supervisor)."""
-    _change(app, ticket_id, at, lambda t, w: flow.assign(t, app.actor, w, app.ledger.config, agent_id))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.assign(t, app.actor, w, app.ledger.config, agent_id))
 
 
 @ticket.command("take")
@@ -132,7 +119,7 @@ def ticket_assign(app: App, ticket_id: str, agent_id: str, at: str | None) -> No
 @pass_app
 def ticket_take(app: App, ticket_id: str, at: str | None) -> None:
     """Take an unassigned ticket yourself."""
-    _change(app, ticket_id, at, lambda t, w: flow.take(t, app.actor, w))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.take(t, app.actor, w))
 
 
 @ticket.command("note")
@@ -142,7 +129,7 @@ def ticket_take(app: App, ticket_id: str, at: str | None) -> None:
 @pass_app
 def ticket_note(app: App, ticket_id: str, text: str, at: str | None) -> None:
     """Add a note to the history."""
-    _change(app, ticket_id, at, lambda t, w: flow.note(t, app.actor, w, text))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.note(t, app.actor, w, text))
 
 
 @ticket.command("transfer")
@@ -154,7 +141,7 @@ def ticket_note(app: App, ticket_id: str, text: str, at: str | None) -> None:
 @pass_app
 def ticket_transfer(app: App, ticket_id: str, target: str, reason: str, at: str | None) -> None:
     """Hand the ticket to tech support or another department (投诉移交)."""
-    _change(app, ticket_id, at, lambda t, w: flow.transfer(t, app.actor, w, app.ledger.config, target, reason))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.transfer(t, app.actor, w, app.ledger.config, target, reason))
 
 
 @ticket.command("wait")
@@ -164,7 +151,7 @@ def ticket_transfer(app: App, ticket_id: str, target: str, reason: str, at: str 
 @pass_app
 def ticket_wait(app: App, ticket_id: str, reason: str, at: str | None) -> None:
     """Wait on the customer: the resolution clock pauses."""
-    _change(app, ticket_id, at, lambda t, w: flow.wait(t, app.actor, w, reason))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.wait(t, app.actor, w, reason))
 
 
 @ticket.command("resume")
@@ -174,7 +161,7 @@ def ticket_wait(app: App, ticket_id: str, reason: str, at: str | None) -> None:
 @pass_app
 def ticket_resume(app: App, ticket_id: str, note_text: str | None, at: str | None) -> None:
     """Resume a ticket that waited on the customer."""
-    _change(app, ticket_id, at, lambda t, w: flow.resume(t, app.actor, w, note_text))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.resume(t, app.actor, w, note_text))
 
 
 @ticket.command("resolve")
@@ -194,7 +181,7 @@ def ticket_resolve(app: App, ticket_id: str, solution: str, kb_ids: tuple[str, .
 
     entries = [app.store.resolve_id(KB, k) for k in kb_ids]
     # Checked under the ticket's lock, so an entry retired meanwhile cannot be cited.
-    _change(app, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, citable(app.store, entries)))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.resolve(t, app.actor, w, solution, citable(app.store, entries)))
     _warn(warnings)
 
 
@@ -215,7 +202,7 @@ def ticket_callback(app: App, ticket_id: str, outcome: str | None, satisfaction:
     if outcome is None:
         raise click.UsageError("give --accepted, --rejected or --unreachable")
     warnings = _screen(app, "ticket.handle", "--note", note_text, strict)
-    _change(app, ticket_id, at, lambda t, w: flow.callback(
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.callback(
         t, app.actor, w, app.ledger.config, outcome=CallbackOutcome(outcome), satisfaction=satisfaction,
         note_text=note_text, retry_by=retry_by))
     _warn(warnings)
@@ -227,7 +214,7 @@ def ticket_callback(app: App, ticket_id: str, outcome: str | None, satisfaction:
 @pass_app
 def ticket_close(app: App, ticket_id: str, at: str | None) -> None:
     """Close a resolved ticket."""
-    _change(app, ticket_id, at, lambda t, w: flow.close(t, app.actor, w))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.close(t, app.actor, w))
 
 
 @ticket.command("reopen")
@@ -237,7 +224,7 @@ def ticket_close(app: App, ticket_id: str, at: str | None) -> None:
 @pass_app
 def ticket_reopen(app: App, ticket_id: str, reason: str, at: str | None) -> None:
     """Reopen a resolved or closed ticket: the customer is not satisfied."""
-    _change(app, ticket_id, at, lambda t, w: flow.reopen(t, app.actor, w, reason))
+    app.change(TICKET, ticket_id, at, lambda t, w: flow.reopen(t, app.actor, w, reason))
 
 
 # ----- reading ----------------------------------------------------------------------------
@@ -345,7 +332,7 @@ def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
     assert isinstance(record, Ticket)
     record = flow.replayable(record, path)
     if reveal:
-        when = _moment(app, None)
+        when = app.moment(None)
         record = app.store.update(TICKET, record.id, lambda t: flow.record_reveal(t, app.actor, when))
     data = _show_data(app, record, reveal)
     if style == "json":

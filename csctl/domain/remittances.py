@@ -319,17 +319,7 @@ def readable_remittances(store: Store, paths: Iterable[Path] | None = None
                          ) -> tuple[list[Remittance], list[RecordError]]:
     """Every remittance (or those at `paths`) whose file reads and whose history replays, and what is
     wrong with the rest."""
-    good: list[Remittance] = []
-    bad: list[RecordError] = []
-    with store.ledger.lock(exclusive=False, what="remittances"):
-        for path in (p for _, p in store.iter_paths([REMITTANCE])) if paths is None else paths:
-            try:
-                remit = store.load(REMITTANCE, path)
-                assert isinstance(remit, Remittance)
-                good.append(replayable(remit, path))
-            except RecordError as err:
-                bad.append(err)
-    return good, bad
+    return store.read_all(Remittance, REMITTANCE, paths, replayable)
 
 
 def verify_clock(config: LedgerConfig) -> Clockwork:
@@ -487,17 +477,8 @@ def review_state(store: Store, day: dt.date, rows: list[RegisterRow]) -> ReviewS
 
 def readable_reviews(store: Store) -> tuple[dict[str, RegisterReview], list[RecordError]]:
     """Every day's review by its day, and the review files that could not be read."""
-    found: dict[str, RegisterReview] = {}
-    broken: list[RecordError] = []
-    for kind, path in store.iter_paths([REVIEW]):
-        try:
-            review = store.load(kind, path)
-        except RecordError as err:
-            broken.append(err)
-            continue
-        assert isinstance(review, RegisterReview)
-        found[review.id] = review
-    return found, broken
+    reviews, broken = store.read_all(RegisterReview, REVIEW)
+    return {review.id: review for review in reviews}, broken
 
 
 def _changed(review: RegisterReview, rows: list[RegisterRow]) -> list[str]:

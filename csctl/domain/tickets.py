@@ -384,19 +384,8 @@ def replayable(ticket: Ticket, path: Path) -> Ticket:
 
 def readable_tickets(store: Store, paths: Iterable[Path] | None = None) -> tuple[list[Ticket], list[RecordError]]:
     """Every ticket (or those at `paths`) whose file reads and whose history replays, and what is wrong
-    with the rest. One broken file must not blind a listing or the alerts cron relies on.
-    """
-    good: list[Ticket] = []
-    bad: list[RecordError] = []
-    with store.ledger.lock(exclusive=False, what="tickets"):
-        for path in (p for _, p in store.iter_paths([TICKET])) if paths is None else paths:
-            try:
-                ticket = store.load(TICKET, path)
-                assert isinstance(ticket, Ticket)
-                good.append(replayable(ticket, path))
-            except RecordError as err:
-                bad.append(err)
-    return good, bad
+    with the rest."""
+    return store.read_all(Ticket, TICKET, paths, replayable)
 
 
 # ----- check ------------------------------------------------------------------------------

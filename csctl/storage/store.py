@@ -179,6 +179,23 @@ class Store:
     def load(self, kind: Kind, path: Path) -> Record:
         return parse_record(path, read_text(path), kind)
 
+    def read_all(self, model: type[R], kind: Kind, paths: Iterable[Path] | None = None,
+                 accept: Callable[[R, Path], R] | None = None) -> tuple[list[R], list[RecordError]]:
+        """Every record of `kind` (or those at `paths`) that reads and that `accept` takes (a history that
+        replays, say), and what is wrong with the rest: one broken file must not blind a listing or the
+        alerts cron relies on. Under the shared lock, so no half-done change is seen."""
+        good: list[R] = []
+        bad: list[RecordError] = []
+        with self.ledger.lock(exclusive=False, what=kind.folder):
+            for path in (p for _, p in self.iter_paths([kind])) if paths is None else paths:
+                try:
+                    record = self.load(kind, path)
+                    assert isinstance(record, model)
+                    good.append(accept(record, path) if accept else record)
+                except RecordError as err:
+                    bad.append(err)
+        return good, bad
+
     def read(self, kind: Kind, record_id: str) -> Record:
         return self.load(kind, self.find(kind, record_id))
 
