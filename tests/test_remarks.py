@@ -374,6 +374,11 @@ def test_refund_register_lines_and_registering(desk: Desk) -> None:
     desk.remark("1006", "refund_during_trade", "item=C789", "kind=折扣", "amount=5", now=at("10:30"))
     rows = json.loads(desk.ok("refund", "list", "--format", "json"))
     assert [(r["order"], r["line"], r["registered"]) for r in rows] == [
+        ("1004", "支付宝:毛毛雨920402 xt.**********.com 李莉莉 15.00元(A123邮费_小王)", False),
+        ("1005", "银行:幽幽兰兰007 建行4****************** 214 28.80元(B456折扣_小王)", False)]
+    # The register keeper sees the accounts whole to pay them, and that is written down.
+    rows = json.loads(desk.ok("refund", "list", "--reveal", "--format", "json", who="lead", now=at("12:00")))
+    assert [(r["order"], r["line"], r["registered"]) for r in rows] == [
         ("1004", "支付宝:毛毛雨920402 xt.lilili@163.com 李莉莉 15.00元(A123邮费_小王)", False),
         ("1005", "银行:幽幽兰兰007 建行4367 4206 7255 0308 214 28.80元(B456折扣_小王)", False)]
     assert len(json.loads(desk.ok("refund", "list", "--all", "--format", "json"))) == 3

@@ -14,6 +14,7 @@ from csctl.cli.options import at_option, format_option
 from csctl.cli.render import Column, display, fields_text, rows_text, to_json
 from csctl.domain import remarks as flow
 from csctl.domain.clock import parse_moment
+from csctl.domain.privacy import mask
 from csctl.domain.remark_shapes import GROUPS, Shapes, load_shapes, shown_value, writer_mismatch
 from csctl.errors import CsctlError, InvalidInput
 from csctl.i18n import enum_label, msg
@@ -86,11 +87,12 @@ LIST_COLUMNS = [
 @click.option("--group", type=click.Choice(GROUPS))
 @click.option("--from", "since", metavar="DATE", help="Written on or after this date.")
 @click.option("--to", "until", metavar="DATE", help="Written on or before this date.")
+@click.option("--reveal", is_flag=True, help="Show phones, addresses and accounts whole; recorded on each order.")
 @format_option
 @pass_app
 def remark_list(app: App, order: str | None, buyer: str | None, agent: str | None, kind: str | None,
-                group: str | None, since: str | None, until: str | None, style: str) -> None:
-    """Remarks, oldest first, by order, buyer, agent, shape, group and date."""
+                group: str | None, since: str | None, until: str | None, reveal: bool, style: str) -> None:
+    """Remarks, oldest first, by order, buyer, agent, shape, group and date (personal data masked)."""
     shapes, items, broken = flow.readable(app.store)
     wanted = flow.RemarkFilter(
         order=order.strip() if order else None, buyer=buyer, agent=app.roster_id(agent) if agent else None,
@@ -98,8 +100,11 @@ def remark_list(app: App, order: str | None, buyer: str | None, agent: str | Non
         since=_date(app, since, "--from"), until=_date(app, until, "--to"),
     )
     tz = app.ledger.config.tz
+    chosen = [i for i in items if wanted.admits(i, tz)]
+    if reveal:
+        flow.record_reveal(app.store, app.actor, app.now(), chosen)
     rows = [{"at": i.remark.at, "order": i.order, "buyer": i.buyer, "by": i.remark.by, "kind": i.remark.kind,
-             "text": i.remark.text} for i in items if wanted.admits(i, tz)]
+             "text": i.remark.text if reveal else flow.shown_text(i)} for i in chosen]
     click.echo(rows_text(rows, LIST_COLUMNS, style), nl=False)
     _skipped(broken)
 
@@ -235,25 +240,33 @@ def refund() -> None:
 @click.option("--agent", help="Remarked by this roster ID.")
 @click.option("--from", "since", metavar="DATE")
 @click.option("--to", "until", metavar="DATE")
+@click.option("--reveal", is_flag=True, help="Show the accounts whole (to pay them); recorded on each order.")
 @format_option
 @pass_app
 def refund_list(app: App, unregistered: bool, everything: bool, agent: str | None, since: str | None,
-                until: str | None, style: str) -> None:
+                until: str | None, reveal: bool, style: str) -> None:
     """Refunds due to buyers, each with its register line (ID 账户 实名 金额(原因_客服))."""
     shapes, items, broken = flow.readable(app.store)
     who = app.roster_id(agent) if agent else None
     first, last = _date(app, since, "--from"), _date(app, until, "--to")
     tz = app.ledger.config.tz
     rows = []
+    shown = set()
     for r in flow.refunds_from(items):
         day = r.at.astimezone(tz).date()
         if ((not everything and not r.to_register) or (unregistered and (r.registered or not r.to_register))
                 or (who and r.by != who) or (first and day < first) or (last and day > last)):
             continue
+        shown.add((r.order, r.index))
+        line = r.register_line(shapes) if r.to_register else r.item + r.kind
+        if r.account and not reveal:
+            line = line.replace(r.account, mask("account", r.account))
         rows.append({"at": r.at, "order": r.order, "buyer": r.buyer, "by": r.by, "amount": r.amount,
                      "stage": "after_trade" if r.to_register else "during_trade",
                      "registered": r.registered if r.to_register else None, "registered_at": r.registered_at,
-                     "line": r.register_line(shapes) if r.to_register else r.item + r.kind})
+                     "line": line})
+    if reveal:
+        flow.record_reveal(app.store, app.actor, app.now(), [i for i in items if (i.order, i.index) in shown])
     if style == "json":
         columns = [Column(key, key) for key in ("at", "order", "buyer", "by", "stage", "amount", "registered",
                                                  "registered_at", "line")]

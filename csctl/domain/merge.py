@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from csctl.domain import kb, remittances, tickets
-from csctl.domain.privacy import PERSONAL, mask
+from csctl.domain.privacy import PERSONAL, mask, mask_phones
 from csctl.errors import CsctlError, IllegalTransition, Problem
 from csctl.i18n import msg
 from csctl.models.base import Event, Record, describe_error
@@ -389,8 +389,6 @@ def driver_warning(root: Path) -> Problem | None:
 
 _PLAIN_STRING = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = "(?P<value>(?:[^"\\]|\\.)*)"(?P<rest>\s*)$')
 _MULTILINE_START = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = """')
-# A mainland mobile number inside free text (a note quoting the customer's phone).
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)")
 
 
 def masked_text(text: str) -> str:
@@ -413,5 +411,5 @@ def masked_text(text: str) -> str:
             out.append(f'{start.group("key")} = "****"\n')
             skipping = line.count('"""') < 2
             continue
-        out.append(_MOBILE.sub(lambda found: mask("phone", found.group(0)), line))
+        out.append(mask_phones(line))
     return "".join(out)

@@ -48,3 +48,12 @@ def revealed_fields(actor: AgentEntry, record: object, shown: tuple[str, ...] = 
     """
     require(actor, "customer.reveal")
     return [f for f in shown if f in PERSONAL and getattr(record, f, None)]
+
+
+# A mainland mobile number inside free text (a note or remark quoting the customer's phone).
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """Free text with every mobile number in it masked."""
+    return MOBILE_IN_TEXT.sub(lambda found: mask("phone", found.group(0)), text)

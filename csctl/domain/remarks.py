@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.privacy import mask, mask_phones
 from csctl.domain.remark_shapes import Shape, Shapes, TemplateError, load_shapes, writer_mismatch
 from csctl.errors import CsctlError, InvalidInput, RecordError
 from csctl.i18n import enum_label, msg
@@ -146,6 +147,45 @@ class Stored:
     remark: Remark
     shape: Shape | None
     values: dict[str, Any] | None
+
+
+# Field types whose values are personal data (csctl.domain.privacy), as the mask calls them.
+PERSONAL_TYPES = {"phone": "phone", "address": "address", "account": "account"}
+
+
+def personal_values(item: Stored) -> dict[str, str]:
+    """The personal values a stored remark holds, by the mask's name for them ({} when none)."""
+    if item.shape is None or item.values is None:
+        return {}
+    return {PERSONAL_TYPES[f.type]: str(item.values[f.name]) for f in item.shape.fields
+            if f.type in PERSONAL_TYPES and item.values.get(f.name)}
+
+
+def shown_text(item: Stored) -> str:
+    """A remark's text with its phone numbers, addresses and accounts masked (and any mobile number
+    in a text that fits no shape)."""
+    text = item.remark.text
+    for kind, value in personal_values(item).items():
+        text = text.replace(value, mask(kind, value))
+    return mask_phones(text)
+
+
+def record_reveal(store: Store, actor: AgentEntry, when: dt.datetime, items: Iterable[Stored]) -> None:
+    """Someone saw remarks whole: a `revealed` event on each order whose remarks hold personal data,
+    naming the fields, never the values. Refused (exit 3) for a role that may not reveal."""
+    require(actor, "customer.reveal")
+    fields: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        fields[item.order].update(personal_values(item))
+        if mask_phones(item.remark.text) != item.remark.text:
+            fields[item.order].add("phone")
+    for order, shown in sorted(fields.items()):
+        if shown:
+            store.update(REMARK, order, _append(Event(at=when, by=actor.id, action="revealed", fields=sorted(shown))))
+
+
+def _append(event: Event) -> Callable[[RemarkFile], RemarkFile]:
+    return lambda remark_file: remark_file.with_event(event)
 
 
 def readable_remark_files(store: Store, paths: Iterable[Path] | None = None
