@@ -36,12 +36,11 @@ def wanted() -> bool:
     return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
 
 
-def open_index(store: Store, *, fresh: bool = True, progress: Progress = quiet) -> Index:
-    """The ledger's index, brought up to the files on disk (unless `fresh=False`: a writer noting its files)."""
+def open_index(store: Store, *, progress: Progress = quiet) -> Index:
+    """The ledger's index, brought up to the files on disk."""
     index = Index(store.ledger.records, store.ledger.cache, _context(store), facts_function(store),
                   lambda kind, path: _readable(store, kind, path), progress)
-    if fresh:
-        index.refresh()
+    index.refresh()
     return index
 
 

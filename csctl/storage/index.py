@@ -110,17 +110,18 @@ class Index:
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError:
             # A damaged index is only a cache: start it again.
-            self.file.unlink(missing_ok=True)
+            discard(cache)
             self.db = sqlite3.connect(self.file, timeout=30, isolation_level=None)
             self.db.executescript(SCHEMA)
         stored = self.db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
         if stored is None or stored[0] != self.context:
+            # Another csctl, other settings or templates, or another schema: every row is doubt.
             with self._transaction():
-                self.db.execute("DELETE FROM files")
+                self.db.execute("DROP TABLE IF EXISTS files")
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
-
-    def close(self) -> None:
-        self.db.close()
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
