@@ -29,6 +29,8 @@ QUESTIONS = [
     ("ticket", "list", "--status", "new", "--status", "closed"),
     ("ticket", "list", "--open", "--format", "json"),
     ("ticket", "list", "--overdue", "--format", "csv"),
+    ("remit", "pending", "--format", "json"),
+    ("remit", "list", "--open", "--format", "json"),
 ]
 
 

@@ -79,6 +79,11 @@ class App:
         """The derived index, fresh, for commands that read many records; None when it is turned off
         (`CSCTL_NO_INDEX=1`) or cannot be written here (a read-only ledger is read file by file).
         Take it under the ledger's shared lock, so that what it selects is what is then read."""
+        return self.index_of()
+
+    def index_of(self, *kinds: Kind) -> Index | None:
+        """The index with only `kinds` (default all) brought up to date: a command asking about
+        remittances stats the remittances' folder, not the ledger."""
         import sqlite3
 
         from csctl.domain import indexing
@@ -88,7 +93,7 @@ class App:
             return None
         for attempt in range(2):
             try:
-                return indexing.open_index(self.store, progress=progress_bar())
+                return indexing.open_index(self.store, kinds, progress=progress_bar())
             except sqlite3.DatabaseError as err:
                 if attempt or "locked" in str(err):
                     return None

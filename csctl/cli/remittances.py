@@ -59,8 +59,7 @@ def remit_new(app: App, buyer: str, items: tuple[str, ...], address: str, amount
     )
     created = flow.new_order(app.store, app.actor, app.moment(at), order)
     click.echo(created.id)
-    remits, _ = flow.readable_remittances(app.store)
-    for pair in flow.duplicates(remits, app.ledger.config):
+    for pair in flow.duplicates(_remittances(app, open_only=True), app.ledger.config):
         if created.id in (pair.first, pair.second):
             other = pair.first if pair.second == created.id else pair.second
             click.echo("csctl: " + msg(f"remit.duplicate_{pair.reason}", id=created.id, other=other), err=True)
@@ -140,10 +139,17 @@ def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at:
 
 # ----- reading ----------------------------------------------------------------------------
 
-def _remittances(app: App) -> list[Remittance]:
-    remits, broken = flow.readable_remittances(app.store)
+def _remittances(app: App, *, open_only: bool = False) -> list[Remittance]:
+    """Every remittance, or only the open ones (duplicates are only ever among them): those the
+    index finds unfinished, when there is one, rather than every file."""
+    from csctl.domain import indexing
+
+    with app.ledger.lock(exclusive=False, what="remittances"):
+        index = app.index_of(REMITTANCE) if open_only else None
+        paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True) if index is not None else None
+        remits, broken = flow.readable_remittances(app.store, paths)
     app.skipped("remittance", broken)
-    return remits
+    return [r for r in remits if r.status in flow.OPEN] if open_only else remits
 
 
 LIST_COLUMNS = [
@@ -188,7 +194,7 @@ def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str 
     first = parse_moment(since, tz, "--from").astimezone(tz).date() if since else None
     last = parse_moment(until, tz, "--to").astimezone(tz).date() if until else None
     chosen = []
-    for r in _remittances(app):
+    for r in _remittances(app, open_only=open_only):
         day = r.created.astimezone(tz).date()
         if ((statuses and r.status.value not in statuses) or (open_only and r.status not in flow.OPEN)
                 or (buyer and r.buyer != buyer.strip()) or (agent_id and r.agent != agent_id)
@@ -206,7 +212,7 @@ def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str 
 def remit_pending(app: App, stale_only: bool, agent: str | None, style: str) -> None:
     """Open orders waiting on someone: payment, verification (with its deadline), shipping."""
     agent_id = app.roster_id(agent) if agent else None
-    rows = [_row(app, r) for r in _remittances(app) if r.status in flow.OPEN and (not agent_id or r.agent == agent_id)]
+    rows = [_row(app, r) for r in _remittances(app, open_only=True) if not agent_id or r.agent == agent_id]
     if stale_only:
         rows = [row for row in rows if row["stale"]]
     click.echo(rows_text(rows, LIST_COLUMNS, style), nl=False)
@@ -235,7 +241,7 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     data["paid_total"] = flow.paid_total(record)
     data["verify_due"] = flow.verify_due(record, app.ledger.config) if record.status is flow.PAID else None
     data["duplicates"] = sorted({p.first if p.second == record.id else p.second
-                                 for p in flow.duplicates(_remittances(app), app.ledger.config)
+                                 for p in flow.duplicates(_remittances(app, open_only=True), app.ledger.config)
                                  if record.id in (p.first, p.second)})
     data["events"] = [e.model_dump(exclude_none=True) for e in record.events]
     if style == "json":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from csctl import __version__
@@ -36,11 +36,11 @@ def wanted() -> bool:
     return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
 
 
-def open_index(store: Store, *, progress: Progress = quiet) -> Index:
-    """The ledger's index, brought up to the files on disk."""
+def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress = quiet) -> Index:
+    """The ledger's index, brought up to the files of `kinds` (default all) on disk."""
     index = Index(store.ledger.records, store.ledger.cache, _context(store), facts_function(store),
                   lambda kind, path: _readable(store, kind, path), progress)
-    index.refresh()
+    index.refresh(kinds)
     return index
 
 
@@ -116,8 +116,10 @@ def due_by(index: Index, kind: Kind, now: dt.datetime) -> list[Path]:
     return sorted(row.path for row in rows)
 
 
-def unfinished(index: Index, kind: Kind) -> list[Path]:
-    return sorted(row.path for row in index.rows("kind = ? AND readable = 1 AND finished = 0", (kind.name,)))
+def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> list[Path]:
+    """Files of records not finished yet (and, for a listing that says what it skipped, the unreadable)."""
+    where = "kind = ? AND ((readable = 1 AND finished = 0)" + (" OR readable = 0)" if with_unreadable else ")")
+    return sorted(row.path for row in index.rows(where, (kind.name,)))
 
 
 def active(index: Index, kind: Kind, start: dt.datetime, end: dt.datetime) -> list[Path]:

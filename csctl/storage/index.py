@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,13 +128,17 @@ class Index:
 
     # ----- freshness ------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Bring every row up to the files on disk: new and changed files are read, gone ones dropped."""
-        known = {path: (size, mtime, ctime, ino) for path, size, mtime, ctime, ino in
-                 self.db.execute("SELECT path, size, mtime_ns, ctime_ns, ino FROM files")}
+    def refresh(self, kinds: Collection[Kind] = ()) -> None:
+        """Bring the rows of `kinds` (default every kind) up to the files on disk: new and changed files
+        are read, gone ones dropped. A question about one kind needs only that kind's folder fresh."""
+        chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
+        names = [k.name for k in chosen]
+        known = {path: (size, mtime, ctime, ino) for path, size, mtime, ctime, ino in self.db.execute(
+            f"SELECT path, size, mtime_ns, ctime_ns, ino FROM files WHERE kind IN ({','.join('?' * len(names))})",
+            names)}
         seen: set[str] = set()
         stale: list[tuple[str, Kind, os.stat_result]] = []
-        for relative, kind, stat in _scan(self.records):
+        for relative, kind, stat in _scan(self.records, chosen):
             seen.add(relative)
             if known.get(relative) != (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino):
                 stale.append((relative, kind, stat))
@@ -193,11 +197,11 @@ class _Transaction:
         self.db.execute("COMMIT" if error is None else "ROLLBACK")
 
 
-def _scan(records: Path) -> Iterator[tuple[str, Kind, os.stat_result]]:
+def _scan(records: Path, kinds: Collection[Kind]) -> Iterator[tuple[str, Kind, os.stat_result]]:
     """Every `*.toml` under each kind's folder, with its stat (temp files, which start with a dot, left out)."""
     skip = len(str(records)) + 1
-    for folder, kind in KIND_BY_FOLDER.items():
-        stack = [str(records / folder)]
+    for kind in kinds:
+        stack = [str(records / kind.folder)]
         while stack:
             try:
                 entries = list(os.scandir(stack.pop()))
