@@ -175,3 +175,13 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
     assert report.files > 40
     assert "checking" in terminal.getvalue()
     assert "100%" in terminal.getvalue()
+
+
+def test_a_balance_chain_is_followed_through_the_index_as_through_the_files(demo: Path) -> None:
+    """tb_王丽's balance is down to 0.00 in the demo: a deduction leaving 10.00 breaks her chain."""
+    args = ("remark", "add", "3399000099990001", "balance_deduct", "amount=5", "balance=10", "--buyer", "tb_王丽")
+    with_index = ask(demo, args, index=True, who="wang")
+    assert with_index == ask(demo, args, index=False, who="wang")
+    assert with_index[0] == 2
+    assert "tb_王丽" in with_index[2]
+    assert not list((demo / "records" / "remarks").rglob("3399000099990001.toml"))

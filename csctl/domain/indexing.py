@@ -98,7 +98,7 @@ def facts_function(store: Store) -> FactsOf:
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
-            return Facts(due=_earliest(waiting), finished=not waiting)
+            return Facts(due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
         return Facts()
 
     return facts
@@ -143,6 +143,13 @@ def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt
         where += " OR due <= ?"
         parameters.append(int(overdue_by.timestamp()))
     return sorted(row.path for row in index.rows(where + ")", tuple(parameters)))
+
+
+def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
+    """The remark files a buyer's balance chain runs through: the buyer's, and the order's own."""
+    rows = index.rows("kind = 'remark' AND readable = 1 AND (json_extract(facts, '$.buyer') = ? OR path LIKE ?)",
+                      (buyer, f"%/{order}.toml"))
+    return sorted(row.path for row in rows)
 
 
 def register_digests(index: Index) -> dict[dt.date, dict[str, str]]:

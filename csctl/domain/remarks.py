@@ -415,9 +415,23 @@ def _break_message(link: Link) -> str:
                day=previous.at.strftime("%Y-%m-%d %H:%M"))
 
 
+def _chain_files(store: Store, buyer: str, order: str) -> list[Path] | None:
+    """The files the buyer's chain runs through, from the index when there is one (else None: every file)."""
+    import sqlite3
+
+    from csctl.domain import indexing  # here, not above: indexing reads this module's facts
+
+    if not indexing.wanted():
+        return None
+    try:
+        return indexing.remark_files_of(indexing.open_index(store, [REMARK]), buyer, order)
+    except (sqlite3.Error, OSError):
+        return None  # a cache that cannot be had here: read every file
+
+
 def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark) -> None:
     """Refuse a deduction that would break the buyer's chain, before or after it."""
-    files, _ = readable_remark_files(store)
+    files, _ = readable_remark_files(store, _chain_files(store, buyer, order))
     # The order's file counts as the buyer's even when this remark is the one naming the buyer.
     files = [(f.model_copy(update={"buyer": buyer}) if f.id == order else f, p)
              for f, p in files if f.buyer == buyer or f.id == order]

@@ -41,7 +41,7 @@ from csctl.models.kinds import KIND_BY_FOLDER, Kind
 from csctl.progress import SHOWN_FROM, Progress, quiet
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `Index._row`).
 RACY_NS = 2_000_000_000
