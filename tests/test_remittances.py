@@ -544,3 +544,20 @@ def test_text_that_would_start_a_formula_stays_text_in_csv_and_xlsx(desk: Desk, 
     cell = load_workbook(workbook)["2026-11-23"]["B2"]
     assert cell.data_type == "s"
     assert str(cell.value).endswith('=HYPERLINK("http://x.example","点我")')
+
+
+def test_a_merged_history_out_of_time_order_is_reported_not_a_failure(desk: Desk) -> None:
+    remit_id = desk.order(now=at("11-20", "10:00"))
+    desk.pay(remit_id, day="2026-11-20", now=at("11-20", "11:00"))
+    desk.verify(remit_id, now=at("11-21", "10:00"))
+    path = desk.path(remit_id)
+    # As a merge leaves it: `created` earlier than the first event, and a shipment written last but dated
+    # before the verification (the other clone back-dated it with --at).
+    path.write_text(path.read_text(encoding="utf-8").replace("created = 2026-11-20T10", "created = 2026-11-19T10")
+                    .replace('status = "verified"', 'status = "shipped"').replace(
+                        'verified_by = "lead"', 'verified_by = "lead"\nwaybill = "SF1"')
+                    + '\n[[events]]\nat = 2026-11-20T12:00:00+08:00\nby = "li"\naction = "shipped"\n'
+                      'recorded_at = 2026-11-22T09:00:00+08:00\nwaybill = "SF1"\n', encoding="utf-8")
+    for day in ("2026-11-19", "2026-11-20", "2026-11-21"):
+        assert desk.run("remit", "register", "--date", day, "--format", "json", now=at("11-23")).exit_code == 0
+        assert desk.run("report", "daily", "--date", day, "--format", "json", now=at("11-23")).exit_code == 0

@@ -416,6 +416,18 @@ def register_rows(remits: Iterable[Remittance], day: dt.date, config: LedgerConf
     return activity_rows(remits, *day_bounds(day, config))
 
 
+def state_at(remit: Remittance, end: dt.datetime) -> Derived | None:
+    """The remittance as `end` found it (its history before then, replayed); None when nothing had happened
+    yet. A merged history whose times run out of order is taken as it stands now."""
+    before = [e for e in remit.events if e.at < end]
+    if not before:
+        return None
+    try:
+        return replay(remit.id, before)
+    except IllegalTransition:
+        return replay(remit.id, remit.events)
+
+
 def activity_rows(remits: Iterable[Remittance], start: dt.datetime, end: dt.datetime) -> list[RegisterRow]:
     """Every remittance created or moved (`REGISTERED_MOVES`) in [start, end), as `end` found it."""
     rows = []
@@ -424,7 +436,8 @@ def activity_rows(remits: Iterable[Remittance], start: dt.datetime, end: dt.date
         if not today:
             continue
         until = [e for e in remit.events if e.at < end]
-        state = replay(remit.id, until)
+        state = state_at(remit, end)
+        assert state is not None  # it moved within the period
         rows.append(RegisterRow(
             id=remit.id, created=remit.created, buyer=remit.buyer, agent=remit.agent, items=items_text(remit.items),
             amount=remit.amount, paid=sum((p.amount for p in state.payments), ZERO),

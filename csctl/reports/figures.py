@@ -230,10 +230,10 @@ def remittance_figures(remits: list[Remittance], period: Period, config: LedgerC
     clock = remit_flow.verify_clock(config)
     stale = []
     for remit in remits:
-        if remit.created >= end:
+        state = remit_flow.state_at(remit, end)
+        if state is None:
             continue
         earlier = [e for e in remit.events if e.at < end]
-        state = remit_flow.replay(remit.id, earlier)
         snapshot = remit.model_copy(update={"events": earlier, "status": state.status})
         if remit_flow.stale(snapshot, config, end, clock):
             stale.append(remit.id)
