@@ -122,6 +122,19 @@ class App:
         click.echo(updated.id)
         return updated
 
+    def shown(self, kind: Kind, typed_id: str, accept: Callable[[Any, Path], RecordT],
+              reveal: Callable[[Any, AgentEntry, Moment], RecordT] | None) -> RecordT:
+        """A record for `show`: read, its history checked by `accept`; with `reveal`, the reveal is
+        first written into its history (refused for a role that may not)."""
+        record_id = self.store.resolve_id(kind, typed_id)
+        path = self.store.find(kind, record_id)
+        record = accept(self.store.load(kind, path), path)
+        if reveal is None:
+            return record
+        when = self.moment(None)
+        revealed: RecordT = self.store.update(kind, record.id, lambda r: reveal(r, self.actor, when))
+        return revealed
+
     def now(self) -> dt.datetime:
         try:
             zone = self.ledger.config.tz

@@ -9,7 +9,18 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
-from csctl.cli.render import FORMATS, Column, Sheet, display, emit, fields_text, rows_text, to_json, xlsx_bytes
+from csctl.cli.render import (
+    FORMATS,
+    Column,
+    Sheet,
+    display,
+    emit,
+    fields_text,
+    rows_text,
+    timeline,
+    to_json,
+    xlsx_bytes,
+)
 from csctl.domain import remittances as flow
 from csctl.domain.clock import parse_moment
 from csctl.domain.privacy import masked
@@ -225,14 +236,7 @@ def remit_pending(app: App, stale_only: bool, agent: str | None, style: str) -> 
 @pass_app
 def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     """Every field, the payments, possible duplicates and the history (the address masked unless revealed)."""
-    record_id = app.store.resolve_id(REMITTANCE, remit_id)
-    path = app.store.find(REMITTANCE, record_id)
-    record = app.store.load(REMITTANCE, path)
-    assert isinstance(record, Remittance)
-    record = flow.replayable(record, path)
-    if reveal:
-        when = app.moment(None)
-        record = app.store.update(REMITTANCE, record.id, lambda r: flow.record_reveal(r, app.actor, when))
+    record: Remittance = app.shown(REMITTANCE, remit_id, flow.replayable, flow.record_reveal if reveal else None)
     data: dict[str, Any] = record.model_dump(exclude={"events", "items", "payments"}, exclude_none=True)
     data = {k: v for k, v in data.items() if v != []}
     data = data if reveal else masked(data)
@@ -253,16 +257,8 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
               if k != "events" and v not in (None, [], "")]
     click.echo(fields_text(fields, style), nl=False)
     if style != "csv":
-        rows = [{"at": e.at, "by": e.by, "what": _event_text(e)} for e in record.events]
-        columns = [Column("at", "h.at"), Column("by", "h.by"), Column("what", "h.what")]
         click.echo("")
-        click.echo(rows_text(rows, columns, style), nl=False)
-
-
-def _event_text(event: Any) -> str:
-    parts = [f"{label(f'f.{key}', key)}: {display(value)}" for key, value in event.extras.items()]
-    what = label(f"event.{event.action}", event.action)
-    return what + (f"  {'; '.join(parts)}" if parts else "")
+        click.echo(timeline(record.events, style))
 
 
 # ----- the daily register ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 from csctl.errors import InvalidInput
-from csctl.i18n import language, msg
+from csctl.i18n import label, language, msg
 from csctl.models.base import LabeledEnum, format_money
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -159,3 +159,21 @@ def emit(data: bytes, output: str | None, *, binary: bool = False) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
+
+
+def event_text(event: Any, shown: Callable[[str, Any], str] | None = None) -> str:
+    """An event as a timeline line: its action's label, then each extra value by its field's label
+    (`shown(key, value)` gives a value its own label, e.g. a stored enumeration key)."""
+    parts = [f"{label(f'f.{key}', key)}: {(shown or (lambda _k, v: display(v)))(key, value)}"
+             for key, value in event.extras.items()]
+    what = label(f"event.{event.action}", event.action)
+    return what + (f"  {'; '.join(parts)}" if parts else "")
+
+
+TIMELINE_COLUMNS = [Column("at", "h.at"), Column("by", "h.by"), Column("what", "h.what")]
+
+
+def timeline(events: Sequence[Any], style: str, shown: Callable[[str, Any], str] | None = None) -> str:
+    """A record's history, one row per event."""
+    rows = [{"at": e.at, "by": e.by, "what": event_text(e, shown)} for e in events]
+    return rows_text(rows, TIMELINE_COLUMNS, style if style != "json" else "table").rstrip("\n")

@@ -10,7 +10,7 @@ import click
 
 from csctl.cli.context import App, pass_app
 from csctl.cli.options import at_option, format_option
-from csctl.cli.render import Column, display, fields_text, rows_text, to_json
+from csctl.cli.render import Column, display, fields_text, rows_text, timeline, to_json
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment
@@ -326,14 +326,7 @@ def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:
 @pass_app
 def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
     """Every field, the deadlines, and the history (the contact number masked unless revealed)."""
-    record_id = app.store.resolve_id(TICKET, ticket_id)
-    path = app.store.find(TICKET, record_id)
-    record = app.store.load(TICKET, path)
-    assert isinstance(record, Ticket)
-    record = flow.replayable(record, path)
-    if reveal:
-        when = app.moment(None)
-        record = app.store.update(TICKET, record.id, lambda t: flow.record_reveal(t, app.actor, when))
+    record: Ticket = app.shown(TICKET, ticket_id, flow.replayable, flow.record_reveal if reveal else None)
     data = _show_data(app, record, reveal)
     if style == "json":
         click.echo(to_json(data), nl=False)
@@ -364,13 +357,9 @@ _LABELLED: dict[str, Callable[[str], str]] = {
 }
 
 
-def _event_text(event: Any) -> str:
-    parts = []
-    for key, value in event.extras.items():
-        shown = _LABELLED[key](value) if key in _LABELLED and value in flow.CHOICES[key] else display(value)
-        parts.append(f"{label(f'f.{key}', key)}: {shown}")
-    what = label(f"event.{event.action}", event.action)
-    return what + (f"  {'; '.join(parts)}" if parts else "")
+def _shown_value(key: str, value: Any) -> str:
+    """An event value by its label when it is a stored key (outcome, verdict, target)."""
+    return _LABELLED[key](value) if key in _LABELLED and value in flow.CHOICES[key] else display(value)
 
 
 @ticket.command("log")
@@ -388,8 +377,4 @@ def ticket_log(app: App, ticket_id: str, style: str) -> None:
 
 
 def _timeline(record: Ticket, style: str) -> str:
-    rows = []
-    for event in record.events:
-        rows.append({"at": event.at, "by": event.by, "what": _event_text(event)})
-    columns = [Column("at", "h.at"), Column("by", "h.by"), Column("what", "h.what")]
-    return rows_text(rows, columns, style if style != "json" else "table").rstrip("\n")
+    return timeline(record.events, style, _shown_value)
