@@ -1,6 +1,7 @@
 """`csctl.toml`: the team, its roster and roles, time rules, locale and formats (SPEC §1, §2)."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): pydantic would have to
+# compile and evaluate each string annotation at import, ~3 ms of every command for the three.
 
 import datetime as dt
 import re
@@ -10,7 +11,7 @@ from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from csctl.models.base import AGENT_ID, LabeledEnum, Model
+from csctl.models.base import AGENT_ID, LabeledEnum, Model, no_items
 
 
 class Role(LabeledEnum):
@@ -55,6 +56,11 @@ _HOURS = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)")
 Hours = Annotated[str, Field(pattern=rf"^{_HOURS.pattern}$")]
 
 
+# The fields of WorkingHours. Its validators read them by name: `model_dump` would build the
+# model's serializer, in every command, just to list seven strings.
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class WorkingHours(Model):
     """Opening hours per weekday as `HH:MM-HH:MM`, or "" for a day off (seed 001 在线客服)."""
 
@@ -68,7 +74,8 @@ class WorkingHours(Model):
 
     @model_validator(mode="after")
     def _start_before_end(self) -> Self:
-        for day, value in self.model_dump().items():
+        for day in DAYS:
+            value: str = getattr(self, day)
             if not value:
                 continue
             try:
@@ -84,13 +91,13 @@ class CalendarSettings(Model):
     """The working calendar: opening hours, public holidays, and make-up workdays (调休)."""
 
     hours: WorkingHours = Field(default_factory=WorkingHours)
-    holidays: list[dt.date] = Field(default_factory=list)
-    workdays: list[dt.date] = Field(default_factory=list)
+    holidays: list[dt.date] = Field(default_factory=no_items)
+    workdays: list[dt.date] = Field(default_factory=no_items)
 
     @model_validator(mode="after")
     def _some_working_day(self) -> Self:
         # Deadlines counted in working time would never arrive.
-        if not any(self.hours.model_dump().values()) and not self.workdays:
+        if not any(getattr(self.hours, day) for day in DAYS) and not self.workdays:
             raise ValueError("hours: at least one weekday needs opening hours (or list workdays)")
         return self
 
@@ -108,7 +115,7 @@ class Duration(NamedTuple):
     seconds: int
 
     @classmethod
-    def parse(cls, text: str) -> Duration:
+    def parse(cls, text: str) -> "Duration":
         match = _DURATION.fullmatch(text.strip())
         if not text.strip() or not match:
             raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 3d, 1d4h)")
@@ -227,7 +234,7 @@ class LedgerConfig(Model):
     lock: LockSettings = Field(default_factory=LockSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     remittances: RemittanceSettings = Field(default_factory=RemittanceSettings)
-    agents: list[AgentEntry] = Field(default_factory=list)
+    agents: list[AgentEntry] = Field(default_factory=no_items)
 
     @model_validator(mode="after")
     def _unique_roster(self) -> Self:
