@@ -155,6 +155,7 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     import io
 
+    from csctl import parallel
     from csctl.cli import context
     from csctl.domain import integrity
     from csctl.progress import quiet
@@ -165,16 +166,17 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(integrity, "SHOWN_FROM", 1)
+    monkeypatch.setattr(parallel, "SHOWN_FROM", 1)
     assert context.progress_bar() is quiet  # pytest's stderr is no terminal
-    terminal = Terminal()
-    monkeypatch.setattr("sys.stderr", terminal)
-    bar = context.progress_bar()
-    report = integrity.check_ledger(Store(Ledger(demo)), dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC),
-                                    progress=bar)
-    assert report.files > 40
-    assert "checking" in terminal.getvalue()
-    assert "100%" in terminal.getvalue()
+    when = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
+    for index, label in ((True, "indexing"), (False, "checking")):
+        terminal = Terminal()
+        monkeypatch.setattr("sys.stderr", terminal)
+        monkeypatch.setenv("CSCTL_NO_INDEX", "0" if index else "1")
+        report = integrity.check_ledger(Store(Ledger(demo)), when, progress=context.progress_bar())
+        assert report.files > 40
+        assert label in terminal.getvalue()
+        assert "100%" in terminal.getvalue()
 
 
 def test_a_balance_chain_is_followed_through_the_index_as_through_the_files(demo: Path) -> None:

@@ -20,14 +20,17 @@ PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
               help="Give each duplicated ID but one a fresh ID (recorded as an event).")
 @click.option("--format", "style", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: a list of {path, line, message, warning}.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes that read changed files  [default: the cores this machine gives csctl]")
 @pass_app
-def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str) -> None:
+def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str, jobs: int | None) -> None:
     """Check records (default: the whole ledger): syntax, schema, references, IDs, history.
 
     Prints each problem as `path:line: message`; exit 0 when clean, 1 when not.
     """
     from csctl.domain.integrity import check_ledger, select
     from csctl.domain.integrity import repair_duplicates as repair
+    from csctl.parallel import default_jobs
 
     if repair_duplicates:
         if paths:
@@ -44,7 +47,7 @@ def check(app: App, paths: tuple[Path, ...], repair_duplicates: bool, style: str
                                old=rename.old_id, new=rename.new_id), err=True)
         if not renames:
             click.echo(msg("repair.none"), err=True)
-    report = check_ledger(app.store, app.now(), list(paths) or None, progress_bar())
+    report = check_ledger(app.store, app.now(), list(paths) or None, progress_bar(), jobs=jobs or default_jobs())
     problems = report.sorted_problems()
     if style == "json":
         click.echo(to_json([

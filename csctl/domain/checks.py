@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from csctl.models.base import Record
 from csctl.models.config import LedgerConfig
-from csctl.models.kinds import AGENT, Kind
+from csctl.models.kinds import Kind
 from csctl.storage.locate import Loc
 
 if TYPE_CHECKING:
@@ -18,17 +18,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class CheckContext:
-    """What rules may consult besides the record: the roster, the IDs on file, the phrases."""
+    """What rules may consult besides the record: the roster and the phrases. Never other records, so
+    that a file's verdict holds as long as the file, the settings and the templates do (references to
+    other records are judged across the files, from the IDs each file names)."""
 
     config: LedgerConfig | None
-    known: dict[str, set[str]]
     phrases: Phrases | None
 
-    def exists(self, kind: str, value: str) -> bool | None:
-        """Whether `value` names an existing `kind`; None when that cannot be told."""
-        if kind == AGENT:
-            return None if self.config is None else self.config.agent(value) is not None
-        return value in self.known[kind]
+    def is_agent(self, value: str) -> bool | None:
+        """Whether `value` names someone on the roster; None when that cannot be told."""
+        return None if self.config is None else self.config.agent(value) is not None
 
 
 class Finding(NamedTuple):

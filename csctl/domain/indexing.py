@@ -8,10 +8,11 @@ answers exactly as without an index. `CSCTL_NO_INDEX=1` turns the index off
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from csctl import __version__
@@ -21,12 +22,13 @@ from csctl.domain.deadlines import clockwork, timing
 from csctl.domain.remark_shapes import load_shapes
 from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
+from csctl.errors import CsctlError, RecordError
 from csctl.models.base import Record
 from csctl.models.kinds import REMITTANCE, Kind
 from csctl.models.records import RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
-from csctl.storage.index import Facts, FactsOf, Index
-from csctl.storage.store import Store
+from csctl.storage.index import Derive, Entry, Facts, Index, Verdict
+from csctl.storage.store import Store, parse_record, read_text
 
 NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
 ALWAYS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -36,17 +38,47 @@ def wanted() -> bool:
     return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
 
 
-def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress = quiet) -> Index:
-    """The ledger's index, brought up to the files of `kinds` (default all) on disk."""
-    index = Index(store.ledger.records, store.ledger.cache, _context(store), facts_function(store),
-                  lambda kind, path: _readable(store, kind, path), progress)
-    index.refresh(kinds)
+# (kind, path, its text, the record or why it does not read) -> `check`'s verdict on the file by itself.
+Examine = Callable[[Kind, Path, str | None, Record | None, RecordError | None], Verdict]
+
+
+def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress = quiet,
+               examine: Examine | None = None, jobs: int = 1) -> Index:
+    """The ledger's index, brought up to the files of `kinds` (default all) on disk; with `examine`,
+    every row also holds `check`'s verdict (read by `jobs` processes where there is much to read)."""
+    index = Index(store.ledger.records, store.ledger.cache, _context(store), deriver(store), progress)
+    index.refresh(kinds, checking=deriver(store, examine) if examine else None, jobs=jobs)
     return index
 
 
-def _readable(store: Store, kind: Kind, path: Path) -> Record:
+def deriver(store: Store, examine: Examine | None = None, *, facts: bool = True) -> Derive:
+    """What the index keeps of a file, from one reading of it (without its facts when `check` reads the
+    files itself, having no index to keep them in)."""
+    facts_of = facts_function(store) if facts else None
+
+    def derive(kind: Kind, path: Path) -> Entry:
+        text: str | None = None
+        record: Record | None = None
+        error: RecordError | None = None
+        try:
+            text = read_text(path)
+            record = parse_record(path, text, kind)
+        except RecordError as err:
+            error = err
+        except CsctlError:
+            return Entry(None)  # gone since the folder was listed: the next refresh drops its row
+        found = None
+        # A history that does not replay leaves no facts: the readers skip the file and say so.
+        if record is not None and facts_of is not None:
+            with contextlib.suppress(RecordError):
+                found = facts_of(kind, _replayable(record, path))
+        return Entry(found, None if examine is None else examine(kind, path, text, record, error))
+
+    return derive
+
+
+def _replayable(record: Record, path: Path) -> Record:
     """A record as the readers take it: a ticket or remittance whose history does not replay does not read."""
-    record = store.load(kind, path)
     if isinstance(record, Ticket):
         return replayable(record, path)
     if isinstance(record, Remittance):
@@ -65,7 +97,7 @@ def _context(store: Store) -> str:
     return digest.hexdigest()
 
 
-def facts_function(store: Store) -> FactsOf:
+def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
     config = store.ledger.config
     ticket_clock = clockwork(config)
     remit_clock = remit_flow.verify_clock(config)
@@ -73,11 +105,14 @@ def facts_function(store: Store) -> FactsOf:
 
     def facts(kind: Kind, record: Record) -> Facts:
         nonlocal shapes
+        # A merged or back-dated history is ordered by when events were written, not by `at`.
+        times = [record.created, *(e.at for e in record.events)]
+        first, last = min(times), max(times)
         if isinstance(record, Ticket):
             t = timing(record, config.tickets, ticket_clock, record.events[-1].at if record.events else record.created)
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
-            return Facts(due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
+            return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
                          extra={"status": record.status.value})
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
@@ -86,7 +121,7 @@ def facts_function(store: Store) -> FactsOf:
             candidates = [remit_flow.verify_due(record, config, remit_clock) if paid else None,
                           ALWAYS if differs else None]
             days = {day.isoformat(): digest for day, digest in remit_flow.remit_days(record, config).items()}
-            return Facts(due=_earliest(candidates), finished=record.status not in remit_flow.OPEN,
+            return Facts(first, last, due=_earliest(candidates), finished=record.status not in remit_flow.OPEN,
                          extra={"id": record.id, "days": days})
         if isinstance(record, RemarkFile):
             if shapes is None:
@@ -98,8 +133,8 @@ def facts_function(store: Store) -> FactsOf:
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
-            return Facts(due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
-        return Facts()
+            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
+        return Facts(first, last)
 
     return facts
 

@@ -8,53 +8,70 @@ later workflows join `RECORD_RULES` under their kind.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from csctl.domain.auth import require
 from csctl.domain.calendar import WorkCalendar
-from csctl.domain.checks import CheckContext, Finding, LedgerRule, Rule
+from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.customers import CUSTOMER_RULES
 from csctl.domain.kb import KB_RULES
 from csctl.domain.merge import driver_warning
 from csctl.domain.phrases import Phrases
-from csctl.domain.remarks import REMARK_RULES, RemarkRules
+from csctl.domain.remark_shapes import Shapes, TemplateError, load_shapes
+from csctl.domain.remarks import REMARK_RULES, Deduction, chain_breaks, chain_deductions, remark_findings
 from csctl.domain.remittances import REMITTANCE_RULES
-from csctl.domain.tickets import TICKET_RULES, FollowUpLinks
+from csctl.domain.tickets import TICKET_RULES, Links, followup_findings
 from csctl.errors import CsctlError, Problem, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
-from csctl.models.kinds import AGENT, KINDS, Kind
-from csctl.progress import SHOWN_FROM, Progress, quiet
+from csctl.models.kinds import AGENT, KINDS, TICKET, Kind
+from csctl.models.records import RemarkFile, Ticket
+from csctl.parallel import map_in_processes
+from csctl.progress import Progress, quiet
 from csctl.storage import ids
-from csctl.storage.ledger import CONFIG_NAME
-from csctl.storage.locate import key_lines, line_of
+from csctl.storage.index import Checked, Verdict
+from csctl.storage.ledger import CONFIG_NAME, RECORDS
+from csctl.storage.locate import Loc, key_lines, line_of
 from csctl.storage.store import Store, parse_record, read_text
 from csctl.storage.toml_io import dump_record
 
 
-def rule_references(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+def _named(record: Record, kind: Kind) -> Iterator[tuple[Loc, str, str, str]]:
+    """Each reference a record holds: (where, the field as printed, the kind it names, the ID)."""
     for name, target in kind.references.items():
         value = getattr(record, name)
         values = value if isinstance(value, list) else [value]
         for index, item in enumerate(values):
-            if item is not None and ctx.exists(target, item) is False:
-                where = f"{name}.{index}" if isinstance(value, list) else name
-                yield Finding((name,), msg("check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=item))
-    remarks = getattr(record, "remarks", [])
-    for index, remark in enumerate(remarks):
-        if ctx.exists(AGENT, remark.by) is False:
-            yield Finding(("remarks", index, "by"), msg(
-                "check.unknown_ref", field=f"remarks.{index}.by", kind=msg("kind.agent"), value=remark.by
-            ))
+            if item is not None:
+                yield (name,), f"{name}.{index}" if isinstance(value, list) else name, target, item
+    for index, remark in enumerate(getattr(record, "remarks", [])):
+        yield ("remarks", index, "by"), f"remarks.{index}.by", AGENT, remark.by
     for index, event in enumerate(record.events):
-        if ctx.exists(AGENT, event.by) is False:
-            yield Finding(("events", index, "by"), msg(
-                "check.unknown_ref", field=f"events.{index}.by", kind=msg("kind.agent"), value=event.by
-            ))
+        yield ("events", index, "by"), f"events.{index}.by", AGENT, event.by
+
+
+def _unknown(where: str, target: str, value: str) -> str:
+    return msg("check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=value)
+
+
+def rule_agent_references(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
+    """Everyone a record names is on the roster (references to records are judged across the files)."""
+    for loc, where, target, value in _named(record, kind):
+        if target == AGENT and ctx.is_agent(value) is False:
+            yield Finding(loc, _unknown(where, target, value))
+
+
+def record_references(record: Record, kind: Kind, known: Mapping[str, Collection[str]]) -> Iterator[Finding]:
+    """The records a record names that are not on file."""
+    for loc, where, target, value in _named(record, kind):
+        if target != AGENT and value not in known[target]:
+            yield Finding(loc, _unknown(where, target, value))
 
 
 def rule_event_order(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
@@ -76,13 +93,11 @@ def _stamp(value: dt.datetime) -> str:
     return value.isoformat()
 
 
-COMMON_RULES: tuple[Rule, ...] = (rule_references, rule_event_order)
+COMMON_RULES: tuple[Rule, ...] = (rule_agent_references, rule_event_order)
 # Each workflow's own rules, under its kind's name.
 RECORD_RULES: dict[str, tuple[Rule, ...]] = {**{name: () for name in KINDS}, "ticket": TICKET_RULES, "kb": KB_RULES,
                                              "customer": CUSTOMER_RULES, "remittance": REMITTANCE_RULES,
                                              "remark": REMARK_RULES}
-# Rules across the records of a kind, made fresh for each check.
-LEDGER_RULES: dict[str, tuple[Callable[[], LedgerRule], ...]] = {"ticket": (FollowUpLinks,), "remark": (RemarkRules,)}
 
 
 @dataclass
@@ -134,10 +149,13 @@ def select(store: Store, paths: list[Path] | None) -> tuple[bool, list[tuple[Kin
 
 
 def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None,
-                 progress: Progress = quiet) -> CheckReport:
+                 progress: Progress = quiet, *, jobs: int = 1) -> CheckReport:
+    """Every problem of the files at `paths` (default the whole ledger), each judged against the whole
+    ledger. What a file shows by itself is kept in the index with its stat (`Examiner`), so that only
+    files changed since the last check are read; `jobs` processes share the reading."""
     ledger = store.ledger
     report = CheckReport()
-    with_config, chosen = select(store, paths)
+    with_config, chosen, strays = _chosen(store, paths)
     config: LedgerConfig | None = None
     try:
         config = ledger.config
@@ -146,45 +164,31 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
             report.problems.append(Problem(ledger.relative(err.path), err.line, err.message))
     if with_config:
         report.files += 1
-    known: dict[str, set[str]] = {name: set() for name in KINDS}
-    for known_kind, known_path in store.iter_paths():
-        known[known_kind.name].add(known_path.stem)
-    ctx = CheckContext(config, known, _phrases(store, report))
+    ctx = CheckContext(config, _phrases(store, report))
+    shapes = _shapes(store, report) if config is not None else None
     if with_config and config is not None:
         report.problems.extend(_calendar_warnings(store, config, now))
     if with_config and (unconfigured := driver_warning(ledger.root)) is not None:
         report.problems.append(unconfigured)
-    declared: dict[tuple[str, str], list[Path]] = defaultdict(list)
-    across = {name: [make() for make in makers] for name, makers in LEDGER_RULES.items()}
-    show = progress if len(chosen) >= SHOWN_FROM else quiet
-    with ledger.lock(exclusive=False, what="check"), show(chosen, msg("check.reading")) as files:
-        for kind, path in files:
-            report.files += 1
-            if kind is None:
-                report.problems.append(Problem(ledger.relative(path), None, msg("check.not_record")))
-                continue
-            try:
-                text = read_text(path)
-                record = parse_record(path, text, kind)
-            except RecordError as err:
-                report.problems.extend(Problem(ledger.relative(path), line, message) for line, message in err.all)
-                continue
-            declared[(kind.name, record.id)].append(path)
-            for rule in across.get(kind.name, ()):
-                rule.see(record, path)
-            findings = list(_findings(store, kind, path, record, ctx))
-            if findings:
-                lines = key_lines(text)
-                where = ledger.relative(path)
-                report.problems.extend(Problem(where, line_of(lines, f.loc), f.message, f.warning) for f in findings)
-    for rules in across.values():
-        for rule in rules:
-            for path, finding in rule.finish():
-                lines = key_lines(read_text(path))
-                report.problems.append(Problem(ledger.relative(path), line_of(lines, finding.loc), finding.message,
-                                               finding.warning))
-    report.problems.extend(_duplicate_problems(store, declared))
+    for stray in strays:
+        report.files += 1
+        report.problems.append(Problem(ledger.relative(stray), None, msg("check.not_record")))
+    with ledger.lock(exclusive=False, what="check"):
+        # The index's facts need the settings: with a broken csctl.toml every file is read, without it.
+        verdicts = _verdicts(store, Examiner(store, ctx, shapes), progress, jobs, indexed=config is not None)
+        _judge(store, verdicts, chosen, report)
     return report
+
+
+def _chosen(store: Store, paths: list[Path] | None) -> tuple[bool, set[str] | None, list[Path]]:
+    """(whether csctl.toml is checked, the record files checked — relative to `records/`, None: all —
+    and the files under `records/` that are no record)."""
+    if not paths:
+        return True, None, list(store.iter_strays())
+    with_config, selected = select(store, paths)
+    records = store.ledger.records.resolve()
+    chosen = {path.resolve().relative_to(records).as_posix() for kind, path in selected if kind is not None}
+    return with_config, chosen, [path for kind, path in selected if kind is None]
 
 
 def _phrases(store: Store, report: CheckReport) -> Phrases | None:
@@ -194,6 +198,17 @@ def _phrases(store: Store, report: CheckReport) -> Phrases | None:
         report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
     except CsctlError as err:
         report.problems.append(Problem("templates/phrases.toml", None, str(err).split(": ", 1)[-1]))
+    return None
+
+
+def _shapes(store: Store, report: CheckReport) -> Shapes | None:
+    """The ledger's remark shapes, their examples matched; a broken template is a problem of its own."""
+    try:
+        return load_shapes(store.ledger, examples=True)
+    except TemplateError as err:
+        report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
+    except RecordError as err:
+        report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
     return None
 
 
@@ -207,6 +222,131 @@ def _calendar_warnings(store: Store, config: LedgerConfig, now: dt.datetime) -> 
     if missing:
         line = line_of(key_lines(read_text(store.ledger.config_path)), ("calendar", "holidays"))
         yield Problem(CONFIG_NAME, line, msg("check.calendar_missing", years=", ".join(map(str, missing))), True)
+
+
+class Examiner:
+    """`check`'s verdict on one file by itself (an `indexing.Examine`): what the file says needs nothing
+    but the file, the settings and the templates — all of which the index's context covers — so the
+    verdict is kept with the file's stat. It also notes what the file must be judged on against the
+    others: the records it names, its follow-up links, the deductions it adds to a buyer's chain."""
+
+    def __init__(self, store: Store, ctx: CheckContext, shapes: Shapes | None) -> None:
+        self.store = store
+        self.ctx = ctx
+        self.shapes = shapes
+
+    def __call__(self, kind: Kind, path: Path, text: str | None, record: Record | None,
+                 error: RecordError | None) -> Verdict:
+        if record is None:
+            assert error is not None
+            return Verdict(None, _dumps([[line, message, False] for line, message in error.all]))
+        findings = list(_findings(self.store, kind, path, record, self.ctx))
+        if isinstance(record, RemarkFile) and self.shapes is not None and self.ctx.config is not None:
+            findings.extend(remark_findings(record, self.shapes, self.ctx.config))
+        problems = None
+        if findings:
+            lines = key_lines(text or "")
+            problems = _dumps([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
+        refs = sorted({(target, value) for _, _, target, value in _named(record, kind) if target != AGENT})
+        return Verdict(record.id, problems, _dumps(refs) if refs else None, self._links(record, path))
+
+    def _links(self, record: Record, path: Path) -> str | None:
+        if isinstance(record, Ticket) and (record.follows or record.followups):
+            return _dumps({"follows": record.follows, "followups": sorted(record.followups)})
+        if isinstance(record, RemarkFile) and self.shapes is not None:
+            chain = chain_deductions(record, path, self.shapes)
+            if chain:
+                return _dumps({"chain": [deduction.chain_summary() for deduction in chain]})
+        return None
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _verdicts(store: Store, examiner: Examiner, progress: Progress, jobs: int, *, indexed: bool) -> list[Checked]:
+    """Every record file's verdict: from the index, which reads only the files changed since it last held
+    their verdicts; without one, from every file."""
+    import sqlite3
+
+    from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
+
+    if indexed and indexing.wanted():
+        try:
+            return indexing.open_index(store, progress=progress, examine=examiner, jobs=jobs).verdicts()
+        except (sqlite3.Error, OSError):
+            pass  # a cache that cannot be had here: read every file
+    records = store.ledger.records
+    skip = len(str(records)) + 1
+    files = [(str(path)[skip:].replace(os.sep, "/"), kind) for kind, path in store.iter_paths()]
+    derive = indexing.deriver(store, examiner, facts=False)
+
+    def verdict(item: tuple[str, Kind]) -> Verdict | None:
+        return derive(item[1], records / item[0]).verdict
+
+    found = map_in_processes(verdict, files, jobs, msg("check.reading"), progress)
+    return [Checked(relative, kind.name, *v) for (relative, kind), v in zip(files, found, strict=True)
+            if v is not None]
+
+
+def _judge(store: Store, verdicts: list[Checked], chosen: set[str] | None, report: CheckReport) -> None:
+    """The problems of the `chosen` files (None: all): each one's own, and those across the files."""
+    records = store.ledger.records
+    known: dict[str, set[str]] = {name: set() for name in KINDS}
+    # Per (kind, ID): the files declaring it (True) or named by it (False); two or more is a clash.
+    claims: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    tickets: dict[str, str] = {}
+    links: dict[str, Links] = {}
+    deductions: list[Deduction] = []
+    naming: list[tuple[str, str, str]] = []
+    for relative, kind, record_id, problems, refs, linked in verdicts:
+        stem = relative[relative.rfind("/") + 1:-5]
+        known[kind].add(stem)
+        shown = chosen is None or relative in chosen
+        if shown:
+            report.files += 1
+            if problems:
+                where = f"{RECORDS}/{relative}"
+                report.problems.extend(Problem(where, line, message, warning)
+                                       for line, message, warning in json.loads(problems))
+        if record_id != stem:
+            claims.setdefault((kind, stem), []).append((relative, False))
+        if record_id is None:
+            continue
+        claims.setdefault((kind, record_id), []).append((relative, True))
+        if kind == TICKET.name:
+            tickets[record_id] = relative
+        if refs and shown:
+            naming.append((relative, kind, refs))
+        if linked:
+            found = json.loads(linked)
+            if "chain" in found:
+                deductions.extend(Deduction.from_chain_summary(d, records / relative) for d in found["chain"])
+            else:
+                links[record_id] = Links(found["follows"], frozenset(found["followups"]))
+    across: list[tuple[Path, Finding]] = []
+    judged: set[str] = set()  # most files name the same few records: judge each list of names once
+    for relative, kind, refs in naming:
+        if refs in judged:
+            continue
+        if all(value in known[target] for target, value in json.loads(refs)):
+            judged.add(refs)
+            continue
+        path = records / relative
+        across.extend((path, finding) for finding in record_references(store.load(KINDS[kind], path), KINDS[kind],
+                                                                        known))
+    across.extend((records / relative, finding) for relative, finding in followup_findings(links, tickets))
+    across.extend(chain_breaks(deductions))
+    lines: dict[Path, dict[Loc, int]] = {}
+    for path, finding in across:
+        relative = path.relative_to(records).as_posix()
+        if chosen is not None and relative not in chosen:
+            continue
+        if path not in lines:
+            lines[path] = key_lines(read_text(path))
+        report.problems.append(Problem(f"{RECORDS}/{relative}", line_of(lines[path], finding.loc),
+                                       finding.message, finding.warning))
+    report.problems.extend(_duplicate_problems(claims, chosen))
 
 
 def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckContext) -> Iterator[Finding]:
@@ -232,18 +372,17 @@ def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator
         yield Finding(("id",), msg("check.misplaced", expected=store.ledger.relative(expected)))
 
 
-def _duplicate_problems(store: Store, declared: dict[tuple[str, str], list[Path]]) -> Iterator[Problem]:
-    for (kind_name, record_id), paths in sorted(declared.items()):
-        kind = KINDS[kind_name]
-        if kind.prefix and len(paths) == 1 and paths[0] == store.path_for(kind, record_id):
-            continue  # the usual case: one file, where it belongs
-        others = {*paths, *store.files_named(kind, record_id)}
-        others = {p.resolve() for p in others}
-        if len(others) < 2:
-            continue
-        for path in sorted(p for p in others if p in {q.resolve() for q in paths}):
-            rest = ", ".join(store.ledger.relative(p) for p in sorted(others) if p != path)
-            yield Problem(store.ledger.relative(path), None, msg("check.duplicate", id=record_id, others=rest))
+def _duplicate_problems(claims: dict[tuple[str, str], list[tuple[str, bool]]],
+                        chosen: set[str] | None) -> Iterator[Problem]:
+    """Files declaring the same ID, or declaring the ID another file is named by."""
+    for (_, record_id), members in claims.items():
+        if len(members) < 2:
+            continue  # the usual case: one file, named by the ID it declares
+        paths = sorted({relative for relative, _ in members})
+        for relative in sorted({relative for relative, declares in members if declares}):
+            if chosen is None or relative in chosen:
+                rest = ", ".join(f"{RECORDS}/{other}" for other in paths if other != relative)
+                yield Problem(f"{RECORDS}/{relative}", None, msg("check.duplicate", id=record_id, others=rest))
 
 
 def find_duplicates(store: Store) -> dict[tuple[Kind, str], list[Path]]:

@@ -35,14 +35,13 @@ from typing import TYPE_CHECKING, Any
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.privacy import mask, mask_phones
-from csctl.domain.remark_shapes import Shape, Shapes, TemplateError, load_shapes, writer_mismatch
-from csctl.errors import CsctlError, InvalidInput, RecordError
+from csctl.domain.remark_shapes import Shape, Shapes, load_shapes, writer_mismatch
+from csctl.errors import InvalidInput, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record, format_money
 from csctl.models.config import AgentEntry, Duration, LedgerConfig
 from csctl.models.kinds import REMARK, Kind
 from csctl.models.records import Remark, RemarkFile
-from csctl.storage.ledger import Ledger, find_ledger
 from csctl.storage.store import Store
 
 if TYPE_CHECKING:
@@ -349,6 +348,17 @@ class Deduction:
     def where(self) -> str:
         return f"{self.order}#{self.index + 1}"
 
+    def chain_summary(self) -> list[str | int | None]:
+        """What a chain needs of it, in plain JSON values (kept by `check` in the index)."""
+        return [self.order, self.index, self.buyer, self.at.isoformat(), self.by, self.agent, self.shape,
+                str(self.amount), str(self.remaining)]
+
+    @classmethod
+    def from_chain_summary(cls, summary: list[Any], path: Path) -> Deduction:
+        order, index, buyer, at, by, agent, shape, amount, remaining = summary
+        return cls(order=order, index=index, path=path, buyer=buyer, at=dt.datetime.fromisoformat(at), by=by,
+                   agent=agent, shape=shape, amount=Decimal(amount), remaining=Decimal(remaining))
+
 
 def deductions_from(items: list[Stored]) -> list[Deduction]:
     registrations = _registrations(items, BALANCE_REGISTERED)
@@ -531,77 +541,41 @@ def rule_remark_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterat
 REMARK_RULES: tuple[Rule, ...] = (rule_remark_history,)
 
 
-class RemarkRules:
-    """`check` across the remark files: each text against its shape, the writer rule, the balance chains.
+def remark_findings(record: RemarkFile, shapes: Shapes, config: LedgerConfig) -> Iterator[Finding]:
+    """`check` of one remark file: each text against its shape, and the writer rule (a warning)."""
+    names = roster_names(config)
+    for index, remark in enumerate(record.remarks):
+        loc = ("remarks", index, "text")
+        shape = shapes.get(remark.kind)
+        if shape is None:
+            yield Finding(("remarks", index, "kind"), msg("remark.unknown_kind", index=index, kind=remark.kind))
+            continue
+        if shapes.match(shape, remark.text, names) is None:
+            other = shapes.parse(remark.text, names)
+            if other is not None:
+                message = msg("remark.other_shape", index=index, kind=remark.kind, other=other.shape.name)
+            else:
+                why = shapes.departure_from(shape, remark.text, names).describe()
+                message = msg("remark.unfit", index=index, why=why)
+            yield Finding(loc, message)
+        writer = config.agent(remark.by)
+        if writer is not None and writer_mismatch(shape, writer.role.value):
+            yield Finding(("remarks", index, "by"), msg(
+                "remark.writer_rule", shape=shape.name, writer=msg(f"remark.writer.{shape.writer}"),
+                who=writer.id, role=enum_label(writer.role)), True)
 
-    Uses the ledger's own shapes, found from the files it sees; the chains are built from every remark
-    file of the ledger, so that checking one file judges it against the whole chain.
-    """
 
-    def __init__(self) -> None:
-        self.ledger: Ledger | None = None
-        self.shapes: Shapes | None = None
-        self.looked = False
-        self.findings: list[tuple[Path, Finding]] = []
-        self.seen: set[Path] = set()
+def chain_deductions(record: RemarkFile, path: Path, shapes: Shapes) -> list[Deduction]:
+    """The deductions of one remark file that stand on its buyer's chain (each file's are its own: a
+    repeat and a registration are on the same order)."""
+    if record.buyer is None or not any(remark.kind in DEDUCTIONS for remark in record.remarks):
+        return []
+    return [d for d in deductions_from(stored_remarks([(record, path)], shapes)) if d.repeats is None]
 
-    def _load(self, path: Path) -> bool:
-        """The ledger and its shapes, once; a broken template is itself a finding."""
-        if self.looked:
-            return self.shapes is not None
-        self.looked = True
-        try:
-            self.ledger = find_ledger(None, {}, path.parent)
-            self.ledger.config  # noqa: B018 - read now: a broken csctl.toml is reported by check itself
-        except CsctlError:
-            self.ledger = None
-            return False
-        try:
-            self.shapes = load_shapes(self.ledger, examples=True)
-        except TemplateError as err:
-            self.findings.append((err.path, Finding(err.loc, err.message)))
-        except RecordError as err:
-            self.findings.append((err.path, Finding((), f"line {err.line}: {err.message}" if err.line
-                                                    else err.message)))
-        return self.shapes is not None
 
-    def see(self, record: Record, path: Path) -> None:
-        assert isinstance(record, RemarkFile)
-        self.seen.add(path.resolve())
-        if not self._load(path):
-            return
-        assert self.shapes is not None
-        assert self.ledger is not None
-        config = self.ledger.config
-        names = roster_names(config)
-        for index, remark in enumerate(record.remarks):
-            loc = ("remarks", index, "text")
-            shape = self.shapes.get(remark.kind)
-            if shape is None:
-                self.findings.append((path, Finding(("remarks", index, "kind"),
-                                                    msg("remark.unknown_kind", index=index, kind=remark.kind))))
-                continue
-            if self.shapes.match(shape, remark.text, names) is None:
-                other = self.shapes.parse(remark.text, names)
-                if other is not None:
-                    message = msg("remark.other_shape", index=index, kind=remark.kind, other=other.shape.name)
-                else:
-                    why = self.shapes.departure_from(shape, remark.text, names).describe()
-                    message = msg("remark.unfit", index=index, why=why)
-                self.findings.append((path, Finding(loc, message)))
-            writer = config.agent(remark.by)
-            if writer is not None and writer_mismatch(shape, writer.role.value):
-                self.findings.append((path, Finding(("remarks", index, "by"), msg(
-                    "remark.writer_rule", shape=shape.name, writer=msg(f"remark.writer.{shape.writer}"),
-                    who=writer.id, role=enum_label(writer.role)), True)))
-
-    def finish(self) -> Iterator[tuple[Path, Finding]]:
-        yield from self.findings
-        if self.ledger is None or self.shapes is None:
-            return
-        _, items, _ = readable(Store(self.ledger))
-        for links in chains(deductions_from(items)).values():
-            for link in links:
-                if link.broken and link.deduction.path.resolve() in self.seen:
-                    yield link.deduction.path, Finding(("remarks", link.deduction.index, "text"),
-                                                       _break_message(link))
+def chain_breaks(deductions: Iterable[Deduction]) -> Iterator[tuple[Path, Finding]]:
+    """`check` across the remark files: each deduction where its buyer's chain breaks."""
+    for links in chains(deductions).values():
+        for link in links:
+            if link.broken:
+                yield link.deduction.path, Finding(("remarks", link.deduction.index, "text"), _break_message(link))

@@ -13,10 +13,10 @@ The moves are drawn in the README ("The life of a ticket").
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
@@ -424,25 +424,30 @@ def rule_language(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Fin
 TICKET_RULES: tuple[Rule, ...] = (rule_history, rule_language)
 
 
-class FollowUpLinks:
-    """A follow-up names its origin (`follows`) and the origin names it back (`followups`)."""
+Where = TypeVar("Where")
 
-    def __init__(self) -> None:
-        self.follows: dict[str, str] = {}
-        self.followups: dict[str, tuple[set[str], Path]] = {}
 
-    def see(self, record: Record, path: Path) -> None:
-        assert isinstance(record, Ticket)
-        if record.follows:
-            self.follows[record.id] = record.follows
-        self.followups[record.id] = (set(record.followups), path)
+@dataclass(frozen=True)
+class Links:
+    """A ticket's follow-up links: the origin it `follows`, and the `followups` it names."""
 
-    def finish(self) -> Iterator[tuple[Path, Finding]]:
-        for ticket_id, origin in sorted(self.follows.items()):
-            named, origin_path = self.followups.get(origin, (None, None))
-            if named is not None and origin_path is not None and ticket_id not in named:
-                yield origin_path, Finding(("followups",), msg("check.ticket_unlinked", id=ticket_id))
-        for origin, (named, path) in sorted(self.followups.items()):
-            for followup in sorted(named):
-                if followup in self.followups and self.follows.get(followup) != origin:
-                    yield path, Finding(("followups",), msg("check.ticket_followup", id=followup))
+    follows: str | None
+    followups: frozenset[str]
+
+
+def followup_findings(links: Mapping[str, Links], tickets: Mapping[str, Where]) -> Iterator[tuple[Where, Finding]]:
+    """A follow-up names its origin (`follows`) and the origin names it back (`followups`).
+
+    `links` holds the tickets that have links, `tickets` where every readable ticket is, by ID.
+    """
+    for ticket_id, link in sorted(links.items()):
+        if link.follows is None or link.follows not in tickets:
+            continue
+        origin = links.get(link.follows)
+        if origin is None or ticket_id not in origin.followups:
+            yield tickets[link.follows], Finding(("followups",), msg("check.ticket_unlinked", id=ticket_id))
+    for origin_id, link in sorted(links.items()):
+        for followup in sorted(link.followups):
+            named = links.get(followup)
+            if followup in tickets and (named.follows if named is not None else None) != origin_id:
+                yield tickets[origin_id], Finding(("followups",), msg("check.ticket_followup", id=followup))
