@@ -11,12 +11,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from pydantic import ValidationError
 
 from csctl import __version__
 from csctl.errors import CsctlError
@@ -24,7 +22,6 @@ from csctl.i18n import LANGUAGES, language_from_environment, set_language
 
 if TYPE_CHECKING:
     from csctl.cli.context import App
-from csctl.models.base import describe_error
 
 # name -> "module:attribute", in the order of SPEC §3.
 COMMANDS: dict[str, str] = {
@@ -90,12 +87,8 @@ class RootGroup(LazyGroup):
             _fail("aborted", 1)
         except CsctlError as err:
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             _fail(str(err), err.exit_code)
-        except ValidationError as err:
-            if debug:
-                traceback.print_exc()
-            _fail(describe_error(err), 2)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except BrokenPipeError:
@@ -105,15 +98,28 @@ class RootGroup(LazyGroup):
         except OSError as err:
             # The system refused a file operation (a name too long for it, say): bad input, not our bug.
             if debug:
-                traceback.print_exc()
+                _print_traceback()
             where = f"{err.filename}: " if err.filename else ""
             _fail(f"{where}{err.strerror or err}".replace("\n", "\\n"), 2)
         except Exception as err:
+            from pydantic import ValidationError  # here, not at the top: `csctl --help` needs no models
+
             if debug:
-                traceback.print_exc()
+                _print_traceback()
+            if isinstance(err, ValidationError):
+                from csctl.models.base import describe_error
+
+                _fail(describe_error(err), 2)
+            if debug:
                 sys.exit(2)
             _fail(f"internal error: {type(err).__name__}: {err} (run with --debug for details)", 2)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def _print_traceback() -> None:
+    import traceback  # only with --debug
+
+    traceback.print_exc()
 
 
 def _fail(message: str, code: int) -> NoReturn:
