@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,12 +29,11 @@ from csctl.errors import CsctlError, Problem, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
-from csctl.models.kinds import AGENT, KINDS, TICKET, Kind
+from csctl.models.kinds import AGENT, KINDS, REMARK, TICKET, Kind
 from csctl.models.records import RemarkFile, Ticket
-from csctl.parallel import map_in_processes
 from csctl.progress import Progress, quiet
 from csctl.storage import ids
-from csctl.storage.index import Checked, Verdict
+from csctl.storage.index import Index, Verdict
 from csctl.storage.ledger import CONFIG_NAME, RECORDS
 from csctl.storage.locate import Loc, key_lines, line_of
 from csctl.storage.store import Store, parse_record, read_text
@@ -175,8 +173,8 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
         report.problems.append(Problem(ledger.relative(stray), None, msg("check.not_record")))
     with ledger.lock(exclusive=False, what="check"):
         # The index's facts need the settings: with a broken csctl.toml every file is read, without it.
-        verdicts = _verdicts(store, Examiner(store, ctx, shapes), progress, jobs, indexed=config is not None)
-        _judge(store, verdicts, chosen, report)
+        index = _checked(store, Examiner(store, ctx, shapes), progress, jobs, kept=config is not None)
+        _judge(store, index, chosen, report)
     return report
 
 
@@ -247,12 +245,12 @@ class Examiner:
         if findings:
             lines = key_lines(text or "")
             problems = _dumps([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
-        refs = sorted({(target, value) for _, _, target, value in _named(record, kind) if target != AGENT})
-        return Verdict(record.id, problems, _dumps(refs) if refs else None, self._links(record, path))
+        refs = tuple(sorted({(target, value) for _, _, target, value in _named(record, kind) if target != AGENT}))
+        return Verdict(record.id, problems, refs, self._links(record, path))
 
     def _links(self, record: Record, path: Path) -> str | None:
         if isinstance(record, Ticket) and (record.follows or record.followups):
-            return _dumps({"follows": record.follows, "followups": sorted(record.followups)})
+            return _dumps({"id": record.id, "follows": record.follows, "followups": sorted(record.followups)})
         if isinstance(record, RemarkFile) and self.shapes is not None:
             chain = chain_deductions(record, path, self.shapes)
             if chain:
@@ -264,89 +262,69 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _verdicts(store: Store, examiner: Examiner, progress: Progress, jobs: int, *, indexed: bool) -> list[Checked]:
-    """Every record file's verdict: from the index, which reads only the files changed since it last held
-    their verdicts; without one, from every file."""
+def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *, kept: bool) -> Index:
+    """An index holding every record file's verdict: the ledger's own (`kept`), which reads only the files
+    changed since it last held their verdicts, or one in memory made from every file."""
     import sqlite3
 
     from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
 
-    if indexed and indexing.wanted():
+    if kept and indexing.wanted():
         try:
-            return indexing.open_index(store, progress=progress, examine=examiner, jobs=jobs).verdicts()
+            return indexing.open_index(store, progress=progress, examine=examiner, jobs=jobs)
         except (sqlite3.Error, OSError):
             pass  # a cache that cannot be had here: read every file
-    records = store.ledger.records
-    skip = len(str(records)) + 1
-    files = [(str(path)[skip:].replace(os.sep, "/"), kind) for kind, path in store.iter_paths()]
-    derive = indexing.deriver(store, examiner, facts=False)
-
-    def verdict(item: tuple[str, Kind]) -> Verdict | None:
-        return derive(item[1], records / item[0]).verdict
-
-    found = map_in_processes(verdict, files, jobs, msg("check.reading"), progress)
-    return [Checked(relative, kind.name, *v) for (relative, kind), v in zip(files, found, strict=True)
-            if v is not None]
+    index = Index(store.ledger.records, None, "", indexing.deriver(store, examiner, facts=False), progress)
+    index.refresh(checking=index.derive, jobs=jobs)
+    return index
 
 
-def _judge(store: Store, verdicts: list[Checked], chosen: set[str] | None, report: CheckReport) -> None:
+class _Names(dict[str, set[str]]):
+    """The names of each kind's files, asked of the index when first needed."""
+
+    def __init__(self, index: Index) -> None:
+        super().__init__()
+        self.index = index
+
+    def __missing__(self, kind: str) -> set[str]:
+        self[kind] = self.index.names(kind)
+        return self[kind]
+
+
+def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckReport) -> None:
     """The problems of the `chosen` files (None: all): each one's own, and those across the files."""
     records = store.ledger.records
-    known: dict[str, set[str]] = {name: set() for name in KINDS}
-    # Per (kind, ID): the files declaring it (True) or named by it (False); two or more is a clash.
-    claims: dict[tuple[str, str], list[tuple[str, bool]]] = {}
-    tickets: dict[str, str] = {}
+    report.files += index.checked_count() if chosen is None else len(chosen.intersection(index.checked_paths()))
+    for relative, problems in index.with_problems():
+        if chosen is None or relative in chosen:
+            report.problems.extend(Problem(f"{RECORDS}/{relative}", line, message, warning)
+                                   for line, message, warning in json.loads(problems))
+    across: list[tuple[str, Finding]] = []
+    known = _Names(index)
+    for relative, kind in index.naming_nothing():
+        if chosen is None or relative in chosen:
+            record = store.load(kind, records / relative)
+            across.extend((relative, finding) for finding in record_references(record, kind, known))
     links: dict[str, Links] = {}
     deductions: list[Deduction] = []
-    naming: list[tuple[str, str, str]] = []
-    for relative, kind, record_id, problems, refs, linked in verdicts:
-        stem = relative[relative.rfind("/") + 1:-5]
-        known[kind].add(stem)
-        shown = chosen is None or relative in chosen
-        if shown:
-            report.files += 1
-            if problems:
-                where = f"{RECORDS}/{relative}"
-                report.problems.extend(Problem(where, line, message, warning)
-                                       for line, message, warning in json.loads(problems))
-        if record_id != stem:
-            claims.setdefault((kind, stem), []).append((relative, False))
-        if record_id is None:
-            continue
-        claims.setdefault((kind, record_id), []).append((relative, True))
-        if kind == TICKET.name:
-            tickets[record_id] = relative
-        if refs and shown:
-            naming.append((relative, kind, refs))
-        if linked:
-            found = json.loads(linked)
-            if "chain" in found:
-                deductions.extend(Deduction.from_chain_summary(d, records / relative) for d in found["chain"])
-            else:
-                links[record_id] = Links(found["follows"], frozenset(found["followups"]))
-    across: list[tuple[Path, Finding]] = []
-    judged: set[str] = set()  # most files name the same few records: judge each list of names once
-    for relative, kind, refs in naming:
-        if refs in judged:
-            continue
-        if all(value in known[target] for target, value in json.loads(refs)):
-            judged.add(refs)
-            continue
-        path = records / relative
-        across.extend((path, finding) for finding in record_references(store.load(KINDS[kind], path), KINDS[kind],
-                                                                        known))
-    across.extend((records / relative, finding) for relative, finding in followup_findings(links, tickets))
-    across.extend(chain_breaks(deductions))
-    lines: dict[Path, dict[Loc, int]] = {}
-    for path, finding in across:
-        relative = path.relative_to(records).as_posix()
+    for relative, kind_name, linked in index.linked():
+        found = json.loads(linked)
+        if kind_name == REMARK.name:
+            deductions.extend(Deduction.from_chain_summary(d, Path(relative)) for d in found["chain"])
+        else:
+            links[found["id"]] = Links(found["follows"], frozenset(found["followups"]))
+    named = {*links, *(link.follows for link in links.values() if link.follows)}
+    across.extend(followup_findings(links, index.declared(TICKET.name, named)))
+    across.extend((path.as_posix(), finding) for path, finding in chain_breaks(deductions))
+    lines: dict[str, dict[Loc, int]] = {}
+    for relative, finding in across:
         if chosen is not None and relative not in chosen:
             continue
-        if path not in lines:
-            lines[path] = key_lines(read_text(path))
-        report.problems.append(Problem(f"{RECORDS}/{relative}", line_of(lines[path], finding.loc),
+        if relative not in lines:
+            lines[relative] = key_lines(read_text(records / relative))
+        report.problems.append(Problem(f"{RECORDS}/{relative}", line_of(lines[relative], finding.loc),
                                        finding.message, finding.warning))
-    report.problems.extend(_duplicate_problems(claims, chosen))
+    report.problems.extend(_duplicate_problems(index.claims(), chosen))
 
 
 def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckContext) -> Iterator[Finding]:

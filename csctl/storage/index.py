@@ -10,10 +10,13 @@ What: one row per record file — its stat key (size, mtime_ns, ctime_ns, inode)
 whether it reads, and *facts* a workflow derives from it (`Facts`): the
 earliest moment it may raise an alert, when its history starts and ends,
 whether it is finished, and a JSON of whatever else a reader selects on.
-`check` adds its *verdict* on the file by itself (`Verdict`), so that a check
-of a ledger whose files have not changed reads rows, not files. Both are
-computed by functions the caller passes in (the domain layer), so this module
-knows nothing of tickets or money.
+`check` adds its *verdict* on the file by itself (`Verdict`): its problems,
+the ID it declares, the records it names (a table of their own, `refs`) and
+its links to other files, so that a check of a ledger whose files have not
+changed reads rows, not files, and asks sqlite the questions across files
+(which names point nowhere, which IDs two files claim). Both are computed by
+functions the caller passes in (the domain layer), so this module knows
+nothing of tickets or money.
 
 Trust: a file whose size, mtime_ns, ctime_ns or inode differ from its row, a row whose
 file is gone, a different csctl version, settings or templates (`context`):
@@ -42,9 +45,9 @@ from csctl.parallel import map_in_processes
 from csctl.progress import Progress, quiet
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 INDEX_NAME = "index.sqlite3"
-# Files modified this recently are not trusted by their stat alone (see `Index._row`).
+# Files modified this recently are not trusted by their stat alone (see `_row`).
 RACY_NS = 2_000_000_000
 
 SCHEMA = """
@@ -52,17 +55,22 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,      -- relative to records/
     kind TEXT NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    name TEXT NOT NULL,         -- the file's name without `.toml`
+    stamp TEXT NOT NULL,        -- 'size mtime_ns ctime_ns inode', or '' when racy (see `_row`)
     readable INTEGER NOT NULL,  -- 0: the file does not read as a record (check and alerts say why)
     due INTEGER,                -- epoch seconds: the earliest moment it may raise an alert
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts
     facts TEXT NOT NULL DEFAULT '{}',
     checked INTEGER NOT NULL DEFAULT 0,  -- 1: check's verdict below is the file's as it is
-    record_id TEXT, problems TEXT, refs TEXT, links TEXT  -- the verdict (see `Verdict`)
+    record_id TEXT, problems TEXT, links TEXT  -- the verdict (see `Verdict`)
 );
+CREATE TABLE IF NOT EXISTS refs (path TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS files_due ON files (due);
 CREATE INDEX IF NOT EXISTS files_kind ON files (kind, last_at);
+CREATE INDEX IF NOT EXISTS files_name ON files (kind, name);
+CREATE INDEX IF NOT EXISTS files_record ON files (kind, record_id);
+CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
 """
 
 
@@ -78,24 +86,12 @@ class Facts:
 
 
 class Verdict(NamedTuple):
-    """What `check` found in one file by itself, as text `check` wrote and alone reads back."""
+    """What `check` found in one file by itself."""
 
     record_id: str | None  # None: the file does not read
-    problems: str | None = None
-    refs: str | None = None
-    links: str | None = None
-
-
-class Checked(NamedTuple):
-    """A file's verdict, with where the file is (relative to `records/`) and its kind's name.
-    (Tuples, not objects: a check of 100k unchanged files makes 100k of them.)"""
-
-    path: str
-    kind: str
-    record_id: str | None
-    problems: str | None
-    refs: str | None
-    links: str | None
+    problems: str | None = None  # as `check` wrote them (the index does not read them)
+    refs: tuple[tuple[str, str], ...] = ()  # (kind, ID) of each record it names
+    links: str | None = None  # as `check` wrote them
 
 
 @dataclass(frozen=True)
@@ -128,31 +124,27 @@ class Row:
 
 
 class Index:
-    """The index of one ledger's `records/`, opened for one command."""
+    """The index of one ledger's `records/`, opened for one command; with no `cache` folder, an index in
+    memory that lives as long as the command (`check` without a kept index)."""
 
-    def __init__(self, records: Path, cache: Path, context: str, derive: Derive,
+    def __init__(self, records: Path, cache: Path | None, context: str, derive: Derive,
                  progress: Progress = quiet) -> None:
         self.records = records
         self.progress = progress
-        self.file = cache / INDEX_NAME
         self.context = f"{INDEX_VERSION}:{context}"
         self.derive = derive
-        cache.mkdir(parents=True, exist_ok=True)
-        try:
-            self.db = sqlite3.connect(self.file, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+        if cache is None:
+            self.db = sqlite3.connect(":memory:", isolation_level=None)
             self.db.executescript(SCHEMA)
-        except sqlite3.DatabaseError:
-            # A damaged index is only a cache: start it again.
-            discard(cache)
-            self.db = sqlite3.connect(self.file, timeout=30, isolation_level=None)
-            self.db.executescript(SCHEMA)
+        else:
+            cache.mkdir(parents=True, exist_ok=True)
+            self.db = _open(cache)
         stored = self.db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
         if stored is None or stored[0] != self.context:
             # Another csctl, other settings or templates, or another schema: every row is doubt.
             with self._transaction():
                 self.db.execute("DROP TABLE IF EXISTS files")
+                self.db.execute("DROP TABLE IF EXISTS refs")
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
@@ -171,29 +163,23 @@ class Index:
         processes share the reading when there is much of it."""
         chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
         names = [k.name for k in chosen]
-        # One string per stat key, compared as sqlite returns it: a dict built in C, no tuple per row.
-        known: dict[str, str] = dict(self.db.execute(
-            "SELECT path, size || ' ' || mtime_ns || ' ' || ctime_ns || ' ' || ino FROM files "
-            f"WHERE kind IN ({','.join('?' * len(names))})" + (" AND checked = 1" if checking else ""), names))
-        seen: set[str] = set()
-        stale: list[tuple[str, Kind, os.stat_result]] = []
-        for relative, kind, stat in _scan(self.records, chosen):
-            seen.add(relative)
-            if known.get(relative) != f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}":
-                stale.append((relative, kind, stat))
-        gone = [(p,) for p in known.keys() - seen]
-        if checking:
-            # Rows a reader refreshed without a verdict are not in `known`, but they are not gone.
-            gone = [(p,) for p, in self.db.execute(
-                f"SELECT path FROM files WHERE kind IN ({','.join('?' * len(names))})", names) if p not in seen]
+        # The stamp as stored, or None where `check` wants a verdict the row lacks: either way, read again.
+        stamp = "CASE WHEN checked THEN stamp END" if checking else "stamp"
+        known: dict[str, str | None] = dict(self.db.execute(
+            f"SELECT path, {stamp} FROM files WHERE kind IN ({','.join('?' * len(names))})", names))
+        stale = _changed(self.records, chosen, known)
+        gone = [(p,) for p in known]  # what `_changed` did not find
         if not stale and not gone:
             return
         derive = checking or self.derive
-        rows = map_in_processes(lambda item: _row(self.records, *item, derive), stale, jobs, msg("index.reading"),
-                                self.progress)
+        label = msg("check.reading" if checking else "index.reading")
+        rows = map_in_processes(lambda item: _row(self.records, *item, derive), stale, jobs, label, self.progress)
         with self._transaction():
             self.db.executemany("DELETE FROM files WHERE path = ?", gone)
-            self.db.executemany(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 17)})", rows)
+            self.db.executemany("DELETE FROM refs WHERE path = ?", [*gone, *((relative,) for relative, *_ in stale)])
+            self.db.executemany(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 14)})",
+                                (row for row, _ in rows))
+            self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", (ref for _, refs in rows for ref in refs))
 
     # ----- questions ------------------------------------------------------------------------
 
@@ -203,27 +189,96 @@ class Index:
             yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
                       json.loads(facts))
 
-    def verdicts(self) -> list[Checked]:
-        """Every file's verdict, after a `refresh(checking=…)`."""
-        query = "SELECT path, kind, record_id, problems, refs, links FROM files WHERE checked = 1"
-        return list(map(Checked._make, self.db.execute(query)))
+    # The questions of `check`, after a `refresh(checking=…)`; paths are relative to `records/`.
+
+    def checked_count(self) -> int:
+        count: int = self.db.execute("SELECT COUNT(*) FROM files WHERE checked = 1").fetchone()[0]
+        return count
+
+    def checked_paths(self) -> list[str]:
+        return [path for path, in self.db.execute("SELECT path FROM files WHERE checked = 1")]
+
+    def with_problems(self) -> list[tuple[str, str]]:
+        """(path, problems) of each file with problems of its own."""
+        return self.db.execute("SELECT path, problems FROM files WHERE checked = 1 AND problems IS NOT NULL"
+                               ).fetchall()
+
+    def naming_nothing(self) -> list[tuple[str, Kind]]:
+        """Files that name a record no file is named after."""
+        query = ("SELECT DISTINCT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path WHERE NOT EXISTS "
+                 "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id)")
+        return [(path, _KINDS[kind]) for path, kind in self.db.execute(query)]
+
+    def names(self, kind: str) -> set[str]:
+        """The names of every file of `kind` (the IDs on file, whether the files read or not)."""
+        return {name for name, in self.db.execute("SELECT name FROM files WHERE kind = ?", (kind,))}
+
+    def linked(self) -> list[tuple[str, str, str]]:
+        """(path, kind, links) of each file with links to others."""
+        return self.db.execute("SELECT path, kind, links FROM files WHERE checked = 1 AND links IS NOT NULL"
+                               ).fetchall()
+
+    def declared(self, kind: str, ids: Collection[str]) -> dict[str, str]:
+        """The file declaring each of `ids` (one of them, where several do)."""
+        found: dict[str, str] = {}
+        for record_id, path in self.db.execute(
+                "SELECT record_id, path FROM files WHERE kind = ? AND record_id IN (SELECT value FROM json_each(?))",
+                (kind, json.dumps(sorted(ids)))):
+            found.setdefault(record_id, path)
+        return found
+
+    def claims(self) -> dict[tuple[str, str], list[tuple[str, bool]]]:
+        """Per (kind, ID) claimed by more than one file: each file and whether it declares the ID (True) or
+        is only named after it (False)."""
+        keys = set(self.db.execute(
+            "SELECT kind, record_id FROM files WHERE record_id IS NOT NULL GROUP BY kind, record_id "
+            "HAVING COUNT(*) > 1").fetchall())
+        for kind, record_id, name in self.db.execute(
+                "SELECT kind, record_id, name FROM files WHERE checked = 1 AND record_id IS NOT name"):
+            keys.add((kind, name))
+            if record_id is not None:
+                keys.add((kind, record_id))
+        out: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+        for kind, record_id in keys:
+            members = self.db.execute(
+                "SELECT path, record_id IS ?1 FROM files WHERE kind = ?2 AND (record_id = ?1 OR name = ?1)",
+                (record_id, kind)).fetchall()
+            if len(members) > 1:
+                out[(kind, record_id)] = [(path, bool(declares)) for path, declares in members]
+        return out
 
 
-def _row(records: Path, relative: str, kind: Kind, stat: os.stat_result, derive: Derive) -> tuple[Any, ...]:
-    # "Racy" as git says: a file changed within the clock's granularity of being read may change
-    # again without its stat key changing; such a row is kept but read again next time (size -1).
-    size = stat.st_size if stat.st_mtime_ns < time.time_ns() - RACY_NS else -1
+def _open(cache: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(cache / INDEX_NAME, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(SCHEMA)
+    except sqlite3.DatabaseError:
+        # A damaged index is only a cache: start it again.
+        discard(cache)
+        db = sqlite3.connect(cache / INDEX_NAME, timeout=30, isolation_level=None)
+        db.executescript(SCHEMA)
+    return db
+
+
+def _row(records: Path, relative: str, kind: Kind, stamp: str,
+         derive: Derive) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+    """The row for one file, and the rows of the records it names. A file modified within `RACY_NS` of
+    being read gets no stamp ("racy", as git says: it may change again without its stat changing), so
+    it is read again next time."""
     entry = derive(kind, records / relative)
     facts, verdict = entry.facts, entry.verdict
-    head = (relative, kind.name, size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    head = (relative, kind.name, relative[relative.rfind("/") + 1:-5], stamp)
     if facts is None:
         described: tuple[Any, ...] = (0, None, None, None, 0, "{}")
     else:
         described = (1, _epoch(facts.due), _epoch(facts.first), _epoch(facts.last), int(facts.finished),
                      json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
     if verdict is None:
-        return (*head, *described, 0, None, None, None, None)
-    return (*head, *described, 1, verdict.record_id, verdict.problems, verdict.refs, verdict.links)
+        return (*head, *described, 0, None, None, None), []
+    return ((*head, *described, 1, verdict.record_id, verdict.problems, verdict.links),
+            [(relative, target, value) for target, value in verdict.refs])
 
 
 def discard(cache: Path) -> None:
@@ -246,9 +301,15 @@ class _Transaction:
         self.db.execute("COMMIT" if error is None else "ROLLBACK")
 
 
-def _scan(records: Path, kinds: Collection[Kind]) -> Iterator[tuple[str, Kind, os.stat_result]]:
-    """Every `*.toml` under each kind's folder (path relative to `records`), with its stat (temp files,
-    which start with a dot, left out)."""
+def _changed(records: Path, kinds: Collection[Kind], known: dict[str, str | None]) -> list[tuple[str, Kind, str]]:
+    """Each `*.toml` under the kinds' folders (temp files, which start with a dot, left out) whose stamp is
+    not the one `known` holds for it: (its path relative to `records`, its kind, its stamp — '' when
+    racy). Takes the files found out of `known`, leaving the rows of files gone.
+
+    The loop every fresh answer pays for, once per file: one stat, one string, one lookup."""
+    racy_from = time.time_ns() - RACY_NS
+    stale: list[tuple[str, Kind, str]] = []
+    missing = object()
     for kind in kinds:
         stack = [(str(records / kind.folder), f"{kind.folder}/")]
         while stack:
@@ -259,9 +320,14 @@ def _scan(records: Path, kinds: Collection[Kind]) -> Iterator[tuple[str, Kind, o
                 continue
             for entry in entries:
                 name = entry.name
-                if name.startswith("."):
+                if name[0] == ".":
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, f"{prefix}{name}/"))
                 elif name.endswith(".toml"):
-                    yield prefix + name, kind, entry.stat()
+                    stat = entry.stat()
+                    stamp = f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
+                    relative = prefix + name
+                    if known.pop(relative, missing) != stamp:
+                        stale.append((relative, kind, stamp if stat.st_mtime_ns < racy_from else ""))
+    return stale
