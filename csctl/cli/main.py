@@ -44,13 +44,54 @@ COMMANDS: dict[str, str] = {
     "textconv": "csctl.cli.gitcmds:textconv",
 }
 
+# What `csctl --help` says of each command: the first paragraph of its docstring, written again
+# here so that listing them imports none of their modules (~0.2 s); tests/test_help.py keeps
+# the two the same.
+SUMMARIES: dict[str, str] = {
+    "init": "Create a ledger in DIRECTORY (default: here) with its first admin.",
+    "agent": "The team roster in csctl.toml: who may do what (SPEC §2).",
+    "git-setup": "Register csctl's merge driver, the pre-commit hook (check, fmt --check) and `.gitattributes` "
+                 "in this clone.",
+    "ticket": "Tickets (工单): intake, judgement, assignment, handling, callback (SPEC §3).",
+    "remit": "Remittances (汇款流程): bank-transfer orders, payment notices, verification, shipping (SPEC §3).",
+    "remark": "Order remarks (备注): write them in their shape, list, parse and lint them (SPEC §5).",
+    "refund": "The refund register (退款登记): refunds remarked on orders, and registering them.",
+    "balance": "Balance deductions (扣除余额): each buyer's chain, and registering deductions.",
+    "customer": "The customer archive (客户档案): contacts masked unless revealed (SPEC §3).",
+    "kb": "The knowledge base (知识库): entries reviewed before anyone sees them (SPEC §3).",
+    "alerts": "Everything overdue now: exit 1 when there is any, 0 when none (for cron).",
+    "phrases": "The team's scripts with your name and staff number filled in, and the forbidden words.",
+    "report": "Summaries (报表): daily, weekly, monthly and the performance table (绩效考核表), SPEC §3.",
+    "check": "Check records (default: the whole ledger): syntax, schema, references, IDs, history.",
+    "fmt": "Rewrite records (default: all) in canonical form; a canonical file is left untouched.",
+    "merge-driver": "Merge two edited copies of one record; git runs it as `csctl merge-driver %O %A %B %L %P`.",
+    "textconv": "Print a record file with personal data masked; git runs it for `git diff` "
+                "(diff.csctl.textconv).",
+}
+
 
 class LazyGroup(click.Group):
-    """A group whose sub-commands are `module:attribute` strings, imported on first use."""
+    """A group whose sub-commands are `module:attribute` strings, imported on first use; its help
+    lists them by their `summaries` without importing them."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, summaries: dict[str, str] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
+        self.summaries = summaries or {}
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's own, with a summarised command stood in for by a bare one holding its summary."""
+        commands: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = (click.Command(name, help=self.summaries[name]) if name in self.summaries
+                       else self.get_command(ctx, name))
+            if command is not None and not command.hidden:
+                commands.append((name, command))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in commands])
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.lazy, *sorted(set(super().list_commands(ctx)) - set(self.lazy))]
@@ -127,7 +168,8 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-@click.group("csctl", cls=RootGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("csctl", cls=RootGroup, lazy=COMMANDS, summaries=SUMMARIES,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csctl")
 @click.option("--ledger", "ledger_path", metavar="PATH", envvar=None,
               help="The ledger folder (else $CSCTL_LEDGER, else the nearest parent with csctl.toml).")

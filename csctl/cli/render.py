@@ -82,13 +82,58 @@ def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: 
         writer.writerow(headers)
         writer.writerows([spreadsheet_text(cell) for cell in row] for row in body)
         return out.getvalue()
-    from tabulate import tabulate  # imported only when a table is printed
+    return table_text(headers, body, markdown=style == "markdown") + "\n"
 
-    table: str = tabulate(
-        body, headers=headers, tablefmt="pipe" if style == "markdown" else "simple",
-        disable_numparse=True,
-    )
-    return table + "\n"
+
+def table_text(headers: list[str], body: list[list[str]], *, markdown: bool) -> str:
+    """Text laid out as tabulate's `simple` table (`pipe` for markdown), without its numbers parsed."""
+    plain = _plain_table(headers, body, markdown=markdown)
+    if plain is not None:
+        return plain
+    from tabulate import tabulate  # imported only for a table that is not plain text
+
+    table: str = tabulate(body, headers=headers, tablefmt="pipe" if markdown else "simple", disable_numparse=True)
+    return table
+
+
+# A table of plain text (one line a cell; ASCII and the CJK characters Chinese is written in) is laid
+# out here, exactly as tabulate lays it out: importing tabulate and wcwidth would cost the command
+# ~16 ms. Anything else (a line break, an emoji, a control or combining character) goes to tabulate.
+# The display width of these characters as wcwidth (tabulate's measure) gives it, 1 or 2, is
+# checked for every one of them in tests/test_startup.py.
+_NARROW = " -~\u00a5\u00b7\u00d7\u2014\u2018\u2019\u201c\u201d\u2026"
+_WIDE = "\u3000-\u3029\u3030-\u303e\u3041-\u3096\u30a0-\u30ff\u3400-\u4db5\u4e00-\u9fa5\uff01-\uff60\uffe0-\uffe6"
+_PLAIN_TEXT = re.compile(f"[{_NARROW}{_WIDE}]*")
+_WIDE_CHAR = re.compile(f"[{_WIDE}]")
+
+
+def _plain_width(text: str) -> int:
+    return len(text) + len(_WIDE_CHAR.findall(text))
+
+
+def _plain_table(headers: list[str], body: list[list[str]], *, markdown: bool) -> str | None:
+    """tabulate's table, or None when some text is not plain. As tabulate does: cells (not headers)
+    are stripped, a column is as wide as its widest text and at least its header plus two, every
+    column is left-aligned, and the markdown rule marks that with a colon unless the table is empty."""
+    if not all(_PLAIN_TEXT.fullmatch(text) for text in headers) or not all(
+            _PLAIN_TEXT.fullmatch(text) for row in body for text in row):
+        return None
+    cells = [[text.strip() for text in row] for row in body]
+    widths = [_plain_width(header) + 2 for header in headers]
+    for row in cells:
+        widths = [max(width, _plain_width(text)) for width, text in zip(widths, row, strict=True)]
+
+    def padded(texts: list[str]) -> list[str]:
+        return [text + " " * (width - _plain_width(text)) for text, width in zip(texts, widths, strict=True)]
+
+    if markdown:
+        rule = "|".join(":" + "-" * (width + 1) if body else "-" * (width + 2) for width in widths)
+        lines = [f"| {' | '.join(padded(texts))} |" for texts in (headers, *cells)]
+        lines.insert(1, f"|{rule}|")
+    else:
+        lines = ["  ".join(padded(texts)).rstrip() for texts in (headers, *cells)]
+        lines.insert(1, "  ".join("-" * width for width in widths).rstrip())
+    return "\n".join(lines)
 
 
 FIELD_COLUMNS = [Column("field", "h.field"), Column("value", "h.value")]
