@@ -1,6 +1,7 @@
 """The derived index never changes an answer (issue 8, item 5): after random outside edits — new,
-changed, deleted, renamed and broken files, a `git checkout` of an older commit — every alert list
-and report is byte for byte what csctl says without an index, and what a fresh index says.
+changed, deleted, renamed, duplicated and broken files, a `git checkout` of an older commit — every
+alert list, listing, report and `check` is byte for byte what csctl says without an index, and what
+a fresh index says.
 """
 
 from __future__ import annotations
@@ -60,13 +61,18 @@ def ask(root: Path, args: tuple[str, ...], *, index: bool, who: str = "chen") ->
     return result.exit_code, result.stdout, result.stderr
 
 
+def questions(root: Path) -> list[tuple[str, ...]]:
+    """QUESTIONS, and `check` of the whole ledger and of one folder (judged against the whole)."""
+    return [*QUESTIONS, ("check", "--format", "json"), ("check", str(root / "records" / "tickets"))]
+
+
 def same_answers(root: Path) -> None:
-    for args in QUESTIONS:
+    for args in questions(root):
         without = ask(root, args, index=False)
         assert ask(root, args, index=True) == without, args
     # And a fresh index (rebuilt from nothing) agrees with the one kept up by stat.
     shutil.rmtree(root / ".csctl")
-    for args in QUESTIONS:
+    for args in questions(root):
         assert ask(root, args, index=True) == ask(root, args, index=False), args
 
 
@@ -108,6 +114,19 @@ def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: 
     moved.rename(moved.with_name("3300000000000001.toml"))
     new = demo / "records" / "tickets" / "2026" / "11" / "T-261123-ZZZZZ.toml"
     new.write_text(changed.read_text(encoding="utf-8").replace(changed.stem, "T-261123-ZZZZZ"), encoding="utf-8")
+    same_answers(demo)
+
+    # Problems only `check` sees across files: a named customer gone, an ID filed twice.
+    named = next(p for p in records(demo, "tickets") if 'customer = "C-' in p.read_text(encoding="utf-8"))
+    customer = named.read_text(encoding="utf-8").split('customer = "', 1)[1].split('"', 1)[0]
+    next(p for p in records(demo, "customers") if p.stem == customer).unlink()
+    twice = rng.choice(records(demo, "tickets"))
+    (demo / "records" / "tickets" / "2025" / "01").mkdir(parents=True)
+    shutil.copy(twice, demo / "records" / "tickets" / "2025" / "01" / twice.name)
+    code, out, _ = ask(demo, ("check",), index=True)
+    assert code == 1
+    assert customer in out
+    assert f"{twice.stem}" in out
     same_answers(demo)
 
     # A merged history: an event written last but dated earliest, and `created` before the first event.
