@@ -191,7 +191,7 @@ def register_digests(index: Index) -> dict[dt.date, dict[str, str]]:
     """Each register day's remittance digests, as `remittances.day_digests` computes them from the files
     (an unreadable remittance is in neither: it is an alert of its own)."""
     out: dict[dt.date, dict[str, str]] = {}
-    for row in index.rows("kind = ? AND readable = 1", (REMITTANCE.name,)):
-        for day, digest in row.facts["days"].items():
-            out.setdefault(dt.date.fromisoformat(day), {})[row.facts["id"]] = digest
+    for facts in index.facts_of(REMITTANCE):
+        for day, digest in facts["days"].items():
+            out.setdefault(dt.date.fromisoformat(day), {})[facts["id"]] = digest
     return out

@@ -189,6 +189,11 @@ class Index:
             yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
                       json.loads(facts))
 
+    def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
+        """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
+        return [json.loads(facts) for facts, in self.db.execute(
+            "SELECT facts FROM files WHERE kind = ? AND readable = 1", (kind.name,))]
+
     # The questions of `check`, after a `refresh(checking=…)`; paths are relative to `records/`.
 
     def checked_count(self) -> int:
