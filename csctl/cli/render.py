@@ -13,6 +13,7 @@ import io
 import json
 import re
 import sys
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,39 +100,58 @@ def table_text(headers: list[str], body: list[list[str]], *, markdown: bool) -> 
 # A table of plain text (one line a cell; ASCII and the CJK characters Chinese is written in) is laid
 # out here, exactly as tabulate lays it out: importing tabulate and wcwidth would cost the command
 # ~16 ms. Anything else (a line break, an emoji, a control or combining character) goes to tabulate.
-# The display width of these characters as wcwidth (tabulate's measure) gives it, 1 or 2, is
-# checked for every one of them in tests/test_startup.py.
-_NARROW = " -~\u00a5\u00b7\u00d7\u2014\u2018\u2019\u201c\u201d\u2026"
-_WIDE = "\u3000-\u3029\u3030-\u303e\u3041-\u3096\u30a0-\u30ff\u3400-\u4db5\u4e00-\u9fa5\uff01-\uff60\uffe0-\uffe6"
-_PLAIN_TEXT = re.compile(f"[{_NARROW}{_WIDE}]*")
-_WIDE_CHAR = re.compile(f"[{_WIDE}]")
+# (first, last, display width) of the plain characters beyond ASCII, in order: the width is
+# wcwidth's (tabulate's measure), as tests/test_startup.py checks for every one of them.
+_PLAIN_RANGES = (
+    (0x00A5, 0x00A5, 1), (0x00B7, 0x00B7, 1), (0x00D7, 0x00D7, 1), (0x2014, 0x2014, 1), (0x2018, 0x2019, 1),
+    (0x201C, 0x201D, 1), (0x2026, 0x2026, 1), (0x3000, 0x3029, 2), (0x3030, 0x303E, 2), (0x3041, 0x3096, 2),
+    (0x30A0, 0x30FF, 2), (0x3400, 0x4DB5, 2), (0x4E00, 0x9FA5, 2), (0xFF01, 0xFF60, 2), (0xFFE0, 0xFFE6, 2),
+)
+_PLAIN_STARTS = [first for first, _, _ in _PLAIN_RANGES]
 
 
 def _plain_width(text: str) -> int:
-    return len(text) + len(_WIDE_CHAR.findall(text))
+    """The display width of plain text; -1 for text that is not plain (as wcwidth's -1 for control characters)."""
+    if text.isascii():
+        return len(text) if text.isprintable() else -1
+    width = 0
+    for char in text:
+        code = ord(char)
+        if code < 0x7F:
+            if not char.isprintable():
+                return -1
+            width += 1
+            continue
+        found = bisect_right(_PLAIN_STARTS, code) - 1
+        if found < 0 or code > _PLAIN_RANGES[found][1]:
+            return -1
+        width += _PLAIN_RANGES[found][2]
+    return width
 
 
 def _plain_table(headers: list[str], body: list[list[str]], *, markdown: bool) -> str | None:
     """tabulate's table, or None when some text is not plain. As tabulate does: cells (not headers)
     are stripped, a column is as wide as its widest text and at least its header plus two, every
     column is left-aligned, and the markdown rule marks that with a colon unless the table is empty."""
-    if not all(_PLAIN_TEXT.fullmatch(text) for text in headers) or not all(
-            _PLAIN_TEXT.fullmatch(text) for row in body for text in row):
+    # Cells are looked at before they are stripped: to tabulate, a line break at the end is a second line.
+    if any(_plain_width(text) < 0 for row in body for text in row):
         return None
-    cells = [[text.strip() for text in row] for row in body]
-    widths = [_plain_width(header) + 2 for header in headers]
-    for row in cells:
-        widths = [max(width, _plain_width(text)) for width, text in zip(widths, row, strict=True)]
-
-    def padded(texts: list[str]) -> list[str]:
-        return [text + " " * (width - _plain_width(text)) for text, width in zip(texts, widths, strict=True)]
-
+    rows = [headers, *([text.strip() for text in row] for row in body)]
+    measured = [[_plain_width(text) for text in row] for row in rows]
+    if min(measured[0]) < 0:
+        return None
+    widths = [width + 2 for width in measured[0]]
+    for text_widths in measured[1:]:
+        widths = [max(width, text_width) for width, text_width in zip(widths, text_widths, strict=True)]
+    padded = [[text + " " * (width - text_width) for text, text_width, width in zip(row, text_widths, widths,
+                                                                                       strict=True)]
+              for row, text_widths in zip(rows, measured, strict=True)]
     if markdown:
         rule = "|".join(":" + "-" * (width + 1) if body else "-" * (width + 2) for width in widths)
-        lines = [f"| {' | '.join(padded(texts))} |" for texts in (headers, *cells)]
+        lines = [f"| {' | '.join(row)} |" for row in padded]
         lines.insert(1, f"|{rule}|")
     else:
-        lines = ["  ".join(padded(texts)).rstrip() for texts in (headers, *cells)]
+        lines = ["  ".join(row).rstrip() for row in padded]
         lines.insert(1, "  ".join("-" * width for width in widths).rstrip())
     return "\n".join(lines)
 
