@@ -7,10 +7,8 @@ labels in the user's language, Chinese aligned by display width.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import json
 import re
 import sys
 from bisect import bisect_right
@@ -67,6 +65,8 @@ def json_value(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
+    import json  # only JSON output pays for it
+
     return json.dumps(json_value(data), ensure_ascii=False, indent=2) + "\n"
 
 
@@ -76,6 +76,8 @@ def rows_text(rows: Sequence[dict[str, Any]], columns: Sequence[Column], style: 
     headers = [msg(c.header) for c in columns]
     body = [[(c.show or display)(row.get(c.key)) for c in columns] for row in rows]
     if style == "csv":
+        import csv
+
         out = io.StringIO()
         # The byte-order mark makes Excel read the file as UTF-8, Chinese included.
         out.write("\ufeff")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    import subprocess  # here: most commands never run git, and subprocess costs each ~1.5 ms to import
+
     if shutil.which("git") is None:
         return None
     try:
