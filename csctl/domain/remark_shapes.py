@@ -18,6 +18,7 @@ without a roster, any name holding a letter does.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -57,10 +58,14 @@ _FULL_WIDTH = {chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)}  # ！..～ 
 _FULL_WIDTH["\u3000"] = " "  # ideographic space
 _FOLD_TABLE = str.maketrans({**_FULL_WIDTH, "\t": " "})
 _BLANKS_AROUND = re.compile(rf"\s*([{re.escape(SEPARATORS)}])\s*")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls a space
 
 
 def fold(text: str) -> str:
     """Text as the shapes read it: half-width, no blanks around separators, single spaces."""
+    chars = text.translate(_FOLD_TABLE)
+    if _SPACE.search(chars) is None:
+        return chars  # the usual remark: nothing to fold but the width (`check` folds every remark)
     return _fold_with_positions(text)[0]
 
 
@@ -290,6 +295,7 @@ def date_pattern(date_format: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # a desk writes the same few dates on thousands of remarks
 def canonical_date(text: str, date_format: str) -> str | None:
     """The date as `date_format` writes it (`1.5` -> `01.05`), or None when it is no date."""
     has_year = "%Y" in date_format or "%y" in date_format

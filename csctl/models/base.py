@@ -177,8 +177,9 @@ class Event(BaseModel):
 
     @property
     def extras(self) -> Mapping[str, Any]:
-        """The keys beyond at/by/action (read-only: replaying a history reads them often)."""
-        return MappingProxyType(self.model_extra) if self.model_extra else _NO_EXTRAS
+        """The keys beyond at/by/action, read-only by type (no proxy: a replay reads them a dozen times an
+        event, and `check` replays every history)."""
+        return self.__pydantic_extra__ or _NO_EXTRAS
 
     @property
     def written_at(self) -> dt.datetime:

@@ -54,7 +54,7 @@ class Ledger:
     def config_path(self) -> Path:
         return self.root / CONFIG_NAME
 
-    @property
+    @cached_property
     def records(self) -> Path:
         return self.root / RECORDS
 

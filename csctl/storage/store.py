@@ -70,6 +70,22 @@ def conflict_line(text: str) -> int | None:
     return None
 
 
+def filed_at(kind: Kind, record_id: str, created: dt.date | None = None) -> str:
+    """Where a record is filed, relative to `records/`: `<folder>/[YYYY/MM/]<id>.toml` (a record with a
+    generated ID by the month in its ID, a remark file by the month it was `created`)."""
+    if not kind.dated:
+        return f"{kind.folder}/{record_id}.toml"
+    if kind.prefix:
+        month = ids.id_month(record_id)
+        if month is None:
+            raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
+    elif created is not None:
+        month = f"{created:%Y}/{created:%m}"
+    else:
+        raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
+    return f"{kind.folder}/{month}/{record_id}.toml"
+
+
 def read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
@@ -98,17 +114,7 @@ class Store:
 
     def path_for(self, kind: Kind, record_id: str, created: dt.date | None = None) -> Path:
         """The one path a record may have: `<folder>/[YYYY/MM/]<id>.toml`."""
-        if not kind.dated:
-            return self.folder(kind) / f"{record_id}.toml"
-        if kind.prefix:
-            month = ids.id_month(record_id)
-            if month is None:
-                raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
-        elif created is not None:
-            month = f"{created:%Y}/{created:%m}"
-        else:
-            raise CsctlError(f"{record_id}: cannot tell the month folder of this record")
-        return Path(f"{self.ledger.records}/{kind.folder}/{month}/{record_id}.toml")
+        return Path(f"{self.ledger.records}/{filed_at(kind, record_id, created)}")
 
     def kind_of(self, path: Path) -> Kind | None:
         try:
