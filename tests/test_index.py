@@ -206,3 +206,45 @@ def test_a_balance_chain_is_followed_through_the_index_as_through_the_files(demo
     assert with_index[0] == 2
     assert "tb_王丽" in with_index[2]
     assert not list((demo / "records" / "remarks").rglob("3399000099990001.toml"))
+
+
+def test_check_and_the_readers_each_read_a_file_once_and_keep_each_others_part(demo: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """check keeps verdicts, the readers facts; neither wipes the other's part of an unchanged file's row, so
+    alternating them (a pre-commit hook and cron) reads nothing twice."""
+    import io
+
+    from csctl import parallel
+    from csctl.domain import indexing, integrity
+    from csctl.storage.ledger import Ledger
+    from csctl.storage.store import Store
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(parallel, "SHOWN_FROM", 1)
+    when = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
+
+    def read_by(command: str) -> str:
+        """What a progress bar said while `command` ran: the files it had to read, if any."""
+        from csctl.cli.context import progress_bar
+
+        terminal = Terminal()
+        monkeypatch.setattr("sys.stderr", terminal)
+        store = Store(Ledger(demo))
+        if command == "check":
+            assert not integrity.check_ledger(store, when, progress=progress_bar()).errors
+        else:
+            indexing.open_index(store, progress=progress_bar())
+        return terminal.getvalue()
+
+    assert "checking" in read_by("check")
+    assert "indexing" in read_by("alerts")
+    assert read_by("check") == ""
+    assert read_by("alerts") == ""
+    edited = records(demo, "tickets")[0]
+    edited.write_text(edited.read_text(encoding="utf-8").replace('urgency = "normal"', 'urgency = "urgent"'),
+                      encoding="utf-8")
+    assert "checking" in read_by("check")  # the edited file, and no other (the bar shows from one file)
+    assert "indexing" in read_by("alerts")

@@ -8,7 +8,6 @@ answers exactly as without an index. `CSCTL_NO_INDEX=1` turns the index off
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -27,7 +26,7 @@ from csctl.models.base import Record
 from csctl.models.kinds import REMITTANCE, Kind
 from csctl.models.records import RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
-from csctl.storage.index import Derive, Entry, Facts, Index, Verdict
+from csctl.storage.index import Describe, Facts, Index, Judge, Verdict
 from csctl.storage.store import Store, parse_record, read_text
 
 NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
@@ -44,19 +43,32 @@ Examine = Callable[[Kind, Path, str | None, Record | None, RecordError | None], 
 
 def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress = quiet,
                examine: Examine | None = None, jobs: int = 1) -> Index:
-    """The ledger's index, brought up to the files of `kinds` (default all) on disk; with `examine`,
-    every row also holds `check`'s verdict (read by `jobs` processes where there is much to read)."""
-    index = Index(store.ledger.records, store.ledger.cache, _context(store), deriver(store), progress)
-    index.refresh(kinds, checking=deriver(store, examine) if examine else None, jobs=jobs)
+    """The ledger's index, its rows of `kinds` (default all) brought up to the files on disk: with their
+    facts, or with `examine`, with `check`'s verdicts (read by `jobs` processes where there is much)."""
+    index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress)
+    index.refresh(kinds, judge=None if examine is None else judge(store, examine), jobs=jobs)
     return index
 
 
-def deriver(store: Store, examine: Examine | None = None, *, facts: bool = True) -> Derive:
-    """What the index keeps of a file, from one reading of it (without its facts when `check` reads the
-    files itself, having no index to keep them in)."""
-    facts_of = facts_function(store) if facts else None
+def describer(store: Store) -> Describe:
+    """The facts of a file as the readers take it (None: it does not read as a record, or its history
+    does not replay: the readers skip it and say so)."""
+    facts_of = facts_function(store)
 
-    def derive(kind: Kind, path: Path) -> Entry:
+    def describe(kind: Kind, path: Path) -> Facts | None:
+        try:
+            record = store.load(kind, path)
+            return facts_of(kind, _replayable(record, path))
+        except CsctlError:
+            return None
+
+    return describe
+
+
+def judge(store: Store, examine: Examine) -> Judge:
+    """`check`'s verdict on a file by itself (None: gone since its folder was listed)."""
+
+    def judged(kind: Kind, path: Path) -> Verdict | None:
         text: str | None = None
         record: Record | None = None
         error: RecordError | None = None
@@ -66,15 +78,10 @@ def deriver(store: Store, examine: Examine | None = None, *, facts: bool = True)
         except RecordError as err:
             error = err
         except CsctlError:
-            return Entry(None)  # gone since the folder was listed: the next refresh drops its row
-        found = None
-        # A history that does not replay leaves no facts: the readers skip the file and say so.
-        if record is not None and facts_of is not None:
-            with contextlib.suppress(RecordError):
-                found = facts_of(kind, _replayable(record, path))
-        return Entry(found, None if examine is None else examine(kind, path, text, record, error))
+            return None
+        return examine(kind, path, text, record, error)
 
-    return derive
+    return judged
 
 
 def _replayable(record: Record, path: Path) -> Record:

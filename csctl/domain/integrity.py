@@ -271,8 +271,8 @@ def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *,
             return indexing.open_index(store, progress=progress, examine=examiner, jobs=jobs)
         except (sqlite3.Error, OSError):
             pass  # a cache that cannot be had here: read every file
-    index = Index(store.ledger.records, None, "", indexing.deriver(store, examiner, facts=False), progress)
-    index.refresh(checking=index.derive, jobs=jobs)
+    index = Index(store.ledger.records, None, "", lambda kind, path: None, progress)  # no reader asks it
+    index.refresh(judge=indexing.judge(store, examiner), jobs=jobs)
     return index
 
 

@@ -45,9 +45,9 @@ from csctl.parallel import map_in_processes
 from csctl.progress import Progress, quiet
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 INDEX_NAME = "index.sqlite3"
-# Files modified this recently are not trusted by their stat alone (see `_row`).
+# Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
 
 SCHEMA = """
@@ -56,8 +56,9 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,      -- relative to records/
     kind TEXT NOT NULL,
     name TEXT NOT NULL,         -- the file's name without `.toml`
-    stamp TEXT NOT NULL,        -- 'size mtime_ns ctime_ns inode', or '' when racy (see `_row`)
-    readable INTEGER NOT NULL,  -- 0: the file does not read as a record (check and alerts say why)
+    stamp TEXT NOT NULL,        -- 'size mtime_ns ctime_ns inode', or '' when racy (see `_changed`)
+    described INTEGER NOT NULL DEFAULT 0,  -- 1: the facts below are the file's as it is
+    readable INTEGER NOT NULL DEFAULT 0,  -- 0: the file does not read as a record (check and alerts say why)
     due INTEGER,                -- epoch seconds: the earliest moment it may raise an alert
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts
@@ -94,17 +95,10 @@ class Verdict(NamedTuple):
     links: str | None = None  # as `check` wrote them
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What the index keeps of one file: its facts (None: it does not read as a record for the
-    readers) and, when `check` asked, its verdict."""
-
-    facts: Facts | None
-    verdict: Verdict | None = None
-
-
-# (kind, path) -> the entry for the file at `path`; the domain layer reads the file.
-Derive = Callable[[Kind, Path], Entry]
+# (kind, path) -> what the readers select the file by (None: it does not read as a record for them),
+# and what `check` finds in it by itself (None: it is gone). The domain layer reads the file.
+Describe = Callable[[Kind, Path], Facts | None]
+Judge = Callable[[Kind, Path], Verdict | None]
 
 
 def _epoch(moment: dt.datetime | None) -> int | None:
@@ -127,12 +121,12 @@ class Index:
     """The index of one ledger's `records/`, opened for one command; with no `cache` folder, an index in
     memory that lives as long as the command (`check` without a kept index)."""
 
-    def __init__(self, records: Path, cache: Path | None, context: str, derive: Derive,
+    def __init__(self, records: Path, cache: Path | None, context: str, describe: Describe,
                  progress: Progress = quiet) -> None:
         self.records = records
         self.progress = progress
         self.context = f"{INDEX_VERSION}:{context}"
-        self.derive = derive
+        self.describe = describe
         if cache is None:
             self.db = sqlite3.connect(":memory:", isolation_level=None)
             self.db.executescript(SCHEMA)
@@ -155,31 +149,56 @@ class Index:
 
     # ----- freshness ------------------------------------------------------------------------
 
-    def refresh(self, kinds: Collection[Kind] = (), *, checking: Derive | None = None, jobs: int = 1) -> None:
+    def refresh(self, kinds: Collection[Kind] = (), *, judge: Judge | None = None, jobs: int = 1) -> None:
         """Bring the rows of `kinds` (default every kind) up to the files on disk: new and changed files
         are read, gone ones dropped. A question about one kind needs only that kind's folder fresh.
 
-        `checking` derives entries with `check`'s verdict: rows without one are read again too. `jobs`
-        processes share the reading when there is much of it."""
+        The readers want each file's facts; `check` (with `judge`) its verdict, and not the facts: each
+        command reads for what it asks, and a row keeps the other part while its file is unchanged.
+        `jobs` processes share the reading when there is much of it."""
         chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
+        among = f"kind IN ({','.join('?' * len(chosen))})"
         names = [k.name for k in chosen]
-        # The stamp as stored, or None where `check` wants a verdict the row lacks: either way, read again.
-        stamp = "CASE WHEN checked THEN stamp END" if checking else "stamp"
-        known: dict[str, str | None] = dict(self.db.execute(
-            f"SELECT path, {stamp} FROM files WHERE kind IN ({','.join('?' * len(names))})", names))
-        stale = _changed(self.records, chosen, known)
-        gone = [(p,) for p in known]  # what `_changed` did not find
-        if not stale and not gone:
+        known: dict[str, str] = dict(self.db.execute(f"SELECT path, stamp FROM files WHERE {among}", names))
+        wanted = "checked" if judge else "described"
+        lacking = dict(self.db.execute(f"SELECT path, kind FROM files WHERE {among} AND NOT {wanted}", names))
+        changed = _changed(self.records, chosen, known)
+        gone = list(known)  # what `_changed` did not find
+        for relative, _, _ in changed:
+            lacking.pop(relative, None)
+        for relative in gone:
+            lacking.pop(relative, None)
+        if not changed and not gone and not lacking:
             return
-        derive = checking or self.derive
-        label = msg("check.reading" if checking else "index.reading")
-        rows = map_in_processes(lambda item: _row(self.records, *item, derive), stale, jobs, label, self.progress)
+        unchanged = [(relative, _KINDS[kind], None) for relative, kind in lacking.items()]
+
+        def read(item: tuple[str, Kind, str | None]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+            relative, kind, _ = item
+            if judge is None:
+                return _facts_columns(self.describe(kind, self.records / relative)), []
+            return _verdict_columns(relative, judge(kind, self.records / relative))
+
+        label = msg("check.reading" if judge else "index.reading")
+        found = map_in_processes(read, [*changed, *unchanged], jobs, label, self.progress)
+        parts = [part for part, _ in found]
         with self._transaction():
-            self.db.executemany("DELETE FROM files WHERE path = ?", gone)
-            self.db.executemany("DELETE FROM refs WHERE path = ?", [*gone, *((relative,) for relative, *_ in stale)])
-            self.db.executemany(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * 14)})",
-                                (row for row, _ in rows))
-            self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", (ref for _, refs in rows for ref in refs))
+            self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+            self.db.executemany("DELETE FROM refs WHERE path = ?", [(p,) for p in gone])
+            if judge is not None:
+                self.db.executemany("DELETE FROM refs WHERE path = ?", [(r,) for r, _, _ in (*changed, *unchanged)])
+                self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", (ref for _, refs in found for ref in refs))
+            # A changed file's row starts again with the part this command read; an unchanged one gains it.
+            columns = VERDICT_COLUMNS if judge else FACT_COLUMNS
+            other = NO_FACTS if judge else NO_VERDICT
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO files (path, kind, name, stamp, {', '.join(columns)}, "
+                f"{', '.join(FACT_COLUMNS if judge else VERDICT_COLUMNS)}) "
+                f"VALUES ({','.join('?' * (4 + len(columns) + len(other)))})",
+                ((relative, kind.name, relative[relative.rfind("/") + 1:-5], stamp, *part, *other)
+                 for (relative, kind, stamp), part in zip(changed, parts[:len(changed)], strict=True)))
+            self.db.executemany(
+                f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ?",
+                ((*part, relative) for (relative, _, _), part in zip(unchanged, parts[len(changed):], strict=True)))
 
     # ----- questions ------------------------------------------------------------------------
 
@@ -267,22 +286,24 @@ def _open(cache: Path) -> sqlite3.Connection:
     return db
 
 
-def _row(records: Path, relative: str, kind: Kind, stamp: str,
-         derive: Derive) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
-    """The row for one file, and the rows of the records it names. A file modified within `RACY_NS` of
-    being read gets no stamp ("racy", as git says: it may change again without its stat changing), so
-    it is read again next time."""
-    entry = derive(kind, records / relative)
-    facts, verdict = entry.facts, entry.verdict
-    head = (relative, kind.name, relative[relative.rfind("/") + 1:-5], stamp)
+FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")
+NO_FACTS = (0, 0, None, None, None, 0, "{}")
+VERDICT_COLUMNS = ("checked", "record_id", "problems", "links")
+NO_VERDICT = (0, None, None, None)
+
+
+def _facts_columns(facts: Facts | None) -> tuple[Any, ...]:
     if facts is None:
-        described: tuple[Any, ...] = (0, None, None, None, 0, "{}")
-    else:
-        described = (1, _epoch(facts.due), _epoch(facts.first), _epoch(facts.last), int(facts.finished),
-                     json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
+        return 1, 0, None, None, None, 0, "{}"
+    return (1, 1, _epoch(facts.due), _epoch(facts.first), _epoch(facts.last), int(facts.finished),
+            json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
+
+
+def _verdict_columns(relative: str, verdict: Verdict | None) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+    """The verdict's columns, and the rows of the records it names."""
     if verdict is None:
-        return (*head, *described, 0, None, None, None), []
-    return ((*head, *described, 1, verdict.record_id, verdict.problems, verdict.links),
+        return NO_VERDICT, []
+    return ((1, verdict.record_id, verdict.problems, verdict.links),
             [(relative, target, value) for target, value in verdict.refs])
 
 
@@ -306,7 +327,7 @@ class _Transaction:
         self.db.execute("COMMIT" if error is None else "ROLLBACK")
 
 
-def _changed(records: Path, kinds: Collection[Kind], known: dict[str, str | None]) -> list[tuple[str, Kind, str]]:
+def _changed(records: Path, kinds: Collection[Kind], known: dict[str, str]) -> list[tuple[str, Kind, str]]:
     """Each `*.toml` under the kinds' folders (temp files, which start with a dot, left out) whose stamp is
     not the one `known` holds for it: (its path relative to `records`, its kind, its stamp — '' when
     racy). Takes the files found out of `known`, leaving the rows of files gone.
