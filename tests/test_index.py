@@ -246,5 +246,5 @@ def test_check_and_the_readers_each_read_a_file_once_and_keep_each_others_part(d
     edited = records(demo, "tickets")[0]
     edited.write_text(edited.read_text(encoding="utf-8").replace('urgency = "normal"', 'urgency = "urgent"'),
                       encoding="utf-8")
-    assert "checking" in read_by("check")  # the edited file, and no other (the bar shows from one file)
+    assert "checking" in read_by("check")  # the edited file (the bar shows from one file to read)
     assert "indexing" in read_by("alerts")
