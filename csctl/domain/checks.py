@@ -25,10 +25,6 @@ class CheckContext:
     config: LedgerConfig | None
     phrases: Phrases | None
 
-    def is_agent(self, value: str) -> bool | None:
-        """Whether `value` names someone on the roster; None when that cannot be told."""
-        return None if self.config is None else self.config.agent(value) is not None
-
 
 class Finding(NamedTuple):
     loc: Loc

@@ -54,6 +54,14 @@ def _named(record: Record, kind: Kind) -> Iterator[tuple[Loc, str, str, str]]:
         yield ("events", index, "by"), f"events.{index}.by", AGENT, event.by
 
 
+def _records_named(record: Record, kind: Kind) -> Iterator[tuple[str, str]]:
+    """(kind, ID) of each record a record names (people aside)."""
+    for name, target in kind.references.items():
+        if target != AGENT:
+            value = getattr(record, name)
+            yield from ((target, item) for item in (value if isinstance(value, list) else [value]) if item is not None)
+
+
 def _unknown(where: str, target: str, value: str) -> str:
     return msg("check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=value)
 
@@ -225,6 +233,7 @@ class Examiner:
         self.store = store
         self.ctx = ctx
         self.shapes = shapes
+        self.roster = None if ctx.config is None else {agent.id for agent in ctx.config.agents}
 
     def __call__(self, kind: Kind, path: Path, text: str | None, record: Record | None,
                  error: RecordError | None) -> Verdict:
@@ -232,17 +241,22 @@ class Examiner:
             assert error is not None
             return Verdict(None, _dumps([[line, message, False] for line, message in error.all]))
         findings = list(_findings(self.store, kind, path, record, self.ctx))
-        # Everyone a record names is on the roster; the records it names are judged across the files.
-        named = list(_named(record, kind))
-        findings.extend(Finding(loc, _unknown(where, target, value)) for loc, where, target, value in named
-                        if target == AGENT and self.ctx.is_agent(value) is False)
+        # Everyone a record names is on the roster (where each one is named is looked for only when
+        # someone is not); the records it names are judged across the files.
+        people = {event.by for event in record.events}
+        people.update(remark.by for remark in getattr(record, "remarks", ()))
+        people.update(getattr(record, name) for name, target in kind.references.items() if target == AGENT)
+        people.discard(None)
+        if self.roster is not None and not people <= self.roster:
+            findings.extend(Finding(loc, _unknown(where, target, value)) for loc, where, target, value
+                            in _named(record, kind) if target == AGENT and value not in self.roster)
         if isinstance(record, RemarkFile) and self.shapes is not None and self.ctx.config is not None:
             findings.extend(remark_findings(record, self.shapes, self.ctx.config))
         problems = None
         if findings:
             lines = key_lines(text or "")
             problems = _dumps([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
-        refs = tuple(sorted({(target, value) for _, _, target, value in named if target != AGENT}))
+        refs = tuple(sorted({(target, value) for target, value in _records_named(record, kind)}))
         return Verdict(record.id, problems, refs, self._links(record, path))
 
     def _links(self, record: Record, path: Path) -> str | None:
