@@ -261,13 +261,17 @@ PLAIN_PATTERNS: dict[str, str] = {
     "name": rf"{_WIDE_LETTER}(?:(?:{_WIDE_LETTER}|·){{0,4}}{_WIDE_LETTER})?",
     "phone": r"\+?[0-9][0-9 -]{3,18}[0-9]",
 }
-_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EXCLUDED = {"text": SEPARATORS + "\n", "address": ",+\n"}
+
+
+def _chinese(char: str) -> bool:
+    # Compared by hand: a regular expression of these ranges took every command that reads shapes 2 ms to compile.
+    return "\u3400" <= char <= "\u4dbf" or "\u4e00" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
 def _chinese_where_wide(text: str) -> bool:
     """The non-ASCII letters of a name or a bank's short name are Chinese characters."""
-    return all(_CHINESE.match(c) for c in text if not c.isascii() and c != "·")
+    return all(_chinese(c) for c in text if not c.isascii() and c != "·")
 
 
 def _free(excluded: str, greedy: bool) -> str:
