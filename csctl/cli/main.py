@@ -45,7 +45,7 @@ COMMANDS: dict[str, str] = {
 }
 
 # What `csctl --help` says of each command: the first paragraph of its docstring, written again
-# here so that listing them imports none of their modules (~0.2 s); tests/test_help.py keeps
+# here so that listing them imports none of their modules (~0.2 s); tests/test_startup.py keeps
 # the two the same.
 SUMMARIES: dict[str, str] = {
     "init": "Create a ledger in DIRECTORY (default: here) with its first admin.",

@@ -7,7 +7,7 @@ writes back byte for byte the same.
 """
 
 # Annotations stay objects (no `from __future__ import annotations`): pydantic would have to
-# compile and evaluate each string annotation at import, ~3 ms of every command for the three.
+# compile and evaluate each string annotation at import: ~3 ms of every command, over the three modules.
 
 import datetime as dt
 import functools
