@@ -140,14 +140,17 @@ def _plain_table(headers: list[str], body: list[list[str]], *, markdown: bool) -
         return None
     rows = [headers, *([text.strip() for text in row] for row in body)]
     measured = [[_plain_width(text) for text in row] for row in rows]
-    if min(measured[0]) < 0:
+    if not headers or min(measured[0]) < 0:
         return None
     widths = [width + 2 for width in measured[0]]
     for text_widths in measured[1:]:
         widths = [max(width, text_width) for width, text_width in zip(widths, text_widths, strict=True)]
-    padded = [[text + " " * (width - text_width) for text, text_width, width in zip(row, text_widths, widths,
+
+    def pad(row: list[str], text_widths: list[int]) -> list[str]:
+        return [text + " " * (width - text_width) for text, text_width, width in zip(row, text_widths, widths,
                                                                                        strict=True)]
-              for row, text_widths in zip(rows, measured, strict=True)]
+
+    padded = list(map(pad, rows, measured))
     if markdown:
         rule = "|".join(":" + "-" * (width + 1) if body else "-" * (width + 2) for width in widths)
         lines = [f"| {' | '.join(row)} |" for row in padded]
