@@ -9,7 +9,7 @@ exist, or there is too little work to pay for starting workers, the map runs her
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from csctl.progress import SHOWN_FROM, Progress, quiet
@@ -29,27 +29,27 @@ def default_jobs() -> int:
 
 
 def map_in_processes(function: Callable[[T], R], items: Sequence[T], jobs: int, label: str,
-                     progress: Progress = quiet) -> list[R]:
-    """`[function(item) for item in items]`, in order, by `jobs` processes when it pays."""
+                     progress: Progress = quiet) -> Iterator[R]:
+    """`function(item)` for each item, in order, by `jobs` processes when it pays; results are yielded as
+    they come, so the caller's own work (writing them down) overlaps the workers'."""
     import multiprocessing  # here: most commands never read enough to start a pool
 
     show = progress if len(items) >= SHOWN_FROM else quiet
     if jobs < 2 or len(items) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
         with show(items, label) as each:
-            return [function(item) for item in each]
+            yield from (function(item) for item in each)
+        return
     global _WORK
     _WORK = function
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    out: list[R] = []
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             results = pool.imap(_run_chunk, chunks)
             with show(chunks, label) as each_chunk:
                 for _ in each_chunk:
-                    out.extend(next(results))
+                    yield from next(results)
     finally:
         _WORK = None
-    return out
 
 
 def _run_chunk(chunk: Sequence[Any]) -> list[Any]:

@@ -248,3 +248,27 @@ def test_check_and_the_readers_each_read_a_file_once_and_keep_each_others_part(d
                       encoding="utf-8")
     assert "checking" in read_by("check")  # the edited file (the bar shows from one file to read)
     assert "indexing" in read_by("alerts")
+
+
+def test_readers_in_several_processes_answer_as_one(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool that shares a big read (forked workers, results written as they come) changes no answer:
+    with every file read by workers, `check` and the readers say what one process says."""
+    from csctl import parallel
+    from csctl.domain import integrity
+    from csctl.storage.ledger import Ledger
+    from csctl.storage.store import Store
+
+    broken = records(demo, "tickets")[3]
+    broken.write_text(broken.read_text(encoding="utf-8").replace("action", "act", 1), encoding="utf-8")
+    next(iter(records(demo, "customers"))).unlink()
+    when = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
+    alone = integrity.check_ledger(Store(Ledger(demo)), when, jobs=1).sorted_problems()
+    shutil.rmtree(demo / ".csctl")
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    shared = integrity.check_ledger(Store(Ledger(demo)), when, jobs=2).sorted_problems()
+    assert shared == alone
+    assert any(p.path.endswith(broken.name) for p in shared)
+    for args in QUESTIONS:
+        monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+        assert ask(demo, args, index=True) == ask(demo, args, index=False), args

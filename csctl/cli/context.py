@@ -87,13 +87,14 @@ class App:
         import sqlite3
 
         from csctl.domain import indexing
+        from csctl.parallel import default_jobs
         from csctl.storage.index import discard
 
         if not indexing.wanted():
             return None
         for attempt in range(2):
             try:
-                return indexing.open_index(self.store, kinds, progress=progress_bar())
+                return indexing.open_index(self.store, kinds, progress=progress_bar(), jobs=default_jobs())
             except sqlite3.DatabaseError as err:
                 if attempt or "locked" in str(err):
                     return None

@@ -49,6 +49,8 @@ INDEX_VERSION = 7
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
+# Rows written at a time while files are read.
+WRITE_BATCH = 2000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,35 +172,45 @@ class Index:
             lacking.pop(relative, None)
         if not changed and not gone and not lacking:
             return
-        unchanged = [(relative, _KINDS[kind], None) for relative, kind in lacking.items()]
+        unchanged = [(relative, kind, None) for relative, kind in lacking.items()]
+        changed_count = len(changed)
+        work = [(relative, kind.name, stamp) for relative, kind, stamp in changed] + unchanged
 
-        def read(item: tuple[str, Kind, str | None]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
-            relative, kind, _ = item
+        def read(item: tuple[str, str, str | None]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+            relative, kind_name, _ = item  # a name, not the Kind: items are pickled to the workers
+            kind = _KINDS[kind_name]
             if judge is None:
                 return _facts_columns(self.describe(kind, self.records / relative)), []
             return _verdict_columns(relative, judge(kind, self.records / relative))
 
+        # A changed file's row starts again with the part this command reads; an unchanged one gains it.
+        columns = VERDICT_COLUMNS if judge else FACT_COLUMNS
+        other_columns, other = (FACT_COLUMNS, NO_FACTS) if judge else (VERDICT_COLUMNS, NO_VERDICT)
+        insert = (f"INSERT OR REPLACE INTO files (path, kind, name, stamp, {', '.join(columns)}, "
+                  f"{', '.join(other_columns)}) VALUES ({','.join('?' * (4 + len(columns) + len(other)))})")
+        update = f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ?"
         label = msg("check.reading" if judge else "index.reading")
-        found = map_in_processes(read, [*changed, *unchanged], jobs, label, self.progress)
-        parts = [part for part, _ in found]
         with self._transaction():
             self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self.db.executemany("DELETE FROM refs WHERE path = ?", [(p,) for p in gone])
             if judge is not None:
-                self.db.executemany("DELETE FROM refs WHERE path = ?", [(r,) for r, _, _ in (*changed, *unchanged)])
-                self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", (ref for _, refs in found for ref in refs))
-            # A changed file's row starts again with the part this command read; an unchanged one gains it.
-            columns = VERDICT_COLUMNS if judge else FACT_COLUMNS
-            other = NO_FACTS if judge else NO_VERDICT
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO files (path, kind, name, stamp, {', '.join(columns)}, "
-                f"{', '.join(FACT_COLUMNS if judge else VERDICT_COLUMNS)}) "
-                f"VALUES ({','.join('?' * (4 + len(columns) + len(other)))})",
-                ((relative, kind.name, relative[relative.rfind("/") + 1:-5], stamp, *part, *other)
-                 for (relative, kind, stamp), part in zip(changed, parts[:len(changed)], strict=True)))
-            self.db.executemany(
-                f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ?",
-                ((*part, relative) for (relative, _, _), part in zip(unchanged, parts[len(changed):], strict=True)))
+                self.db.executemany("DELETE FROM refs WHERE path = ?", [(item[0],) for item in work])
+            # Written a batch at a time as the results come, while the workers read on.
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            named: list[tuple[str, str, str]] = []
+            results = map_in_processes(read, work, jobs, label, self.progress)
+            for number, ((relative, kind_name, stamp), (part, refs)) in enumerate(zip(work, results, strict=True)):
+                if number < changed_count:
+                    inserts.append((relative, kind_name, relative[relative.rfind("/") + 1:-5], stamp, *part, *other))
+                else:
+                    updates.append((*part, relative))
+                named.extend(refs)
+                if len(inserts) + len(updates) >= WRITE_BATCH or number == len(work) - 1:
+                    self.db.executemany(insert, inserts)
+                    self.db.executemany(update, updates)
+                    self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", named)
+                    inserts, updates, named = [], [], []
 
     # ----- questions ------------------------------------------------------------------------
 
