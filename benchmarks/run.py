@@ -15,10 +15,13 @@ entry point a team runs, not `python -m`), with the clock fixed by
 - the floor: one Python process listing `records/` and reading every file's
   bytes (`os.scandir`, `read_bytes`), with the page cache warm — what any
   reader of every file must pay;
-- `check` with no cache (`.csctl/` deleted before each run) and with a warm
-  cache (run again: whatever the first run left in `.csctl/` is used);
-- `report monthly`, `report agents`, `alerts`, `ticket list --status new`
-  and `ticket list --open`;
+- with no cache (`.csctl/` deleted before each run): `alerts` (which reads
+  every file for the index's facts), `check --jobs 1` (one process) and
+  `check` (a process per core);
+- with a warm cache (whatever the runs before left in `.csctl/`): `check`,
+  then — after one unmeasured `alerts` fills in the facts `check` does not
+  keep — `alerts`, `report daily`, `report monthly`, `report agents`,
+  `ticket list --status new` and `ticket list --open`;
 - the import floor, `python -c "import click, tomli_w; from pydantic import
   BaseModel"`, and the one-record commands `ticket show`, `ticket new`,
   `remark add` (the writing ones on a copy of the ledger, so the measured
@@ -28,7 +31,8 @@ entry point a team runs, not `python -m`), with the clock fixed by
 
 Prints a markdown table: seconds, µs per record file, the ratio to the floor
 (to the import floor for one-record commands) and the peak memory of the child
-process (ru_maxrss). Speed is measured here, never asserted in the test suite.
+process (ru_maxrss: the largest process, a worker of `check` included). Speed
+is measured here, never asserted in the test suite.
 """
 
 from __future__ import annotations
@@ -166,12 +170,22 @@ class Bench:
         self.process([sys.executable, "-c", FLOOR, str(self.root / "records")])  # warm the page cache
         self.measure("floor: list + read every record file", [sys.executable, "-c", FLOOR, str(self.root / "records")],
                      "")
-        self.measure("`csctl check`, no cache (`.csctl/` deleted)", [csctl, "check"], "floor",
-                     before=lambda: shutil.rmtree(self.root / ".csctl", ignore_errors=True))
+
+        def no_cache() -> None:
+            shutil.rmtree(self.root / ".csctl", ignore_errors=True)
+
+        self.measure("`csctl alerts`, no cache (`.csctl/` deleted: reads every file)", [csctl, "alerts"], "floor",
+                     before=no_cache, ok=(0, 1))
+        self.measure("`csctl check --jobs 1`, no cache (one process)", [csctl, "check", "--jobs", "1"], "floor",
+                     before=no_cache)
+        self.measure("`csctl check`, no cache (a process per core)", [csctl, "check"], "floor", before=no_cache)
         self.measure("`csctl check`, warm cache", [csctl, "check"], "floor")
+        # check keeps verdicts, not the readers' facts: one run of a reader fills them in, as cron would.
+        self.process([csctl, "alerts"], ok=(0, 1))
+        self.measure("`csctl alerts`, warm cache", [csctl, "alerts"], "floor", ok=(0, 1))
+        self.measure("`csctl report daily`", [csctl, "report", "daily"], "floor")
         self.measure("`csctl report monthly`", [csctl, "report", "monthly"], "floor")
         self.measure("`csctl report agents`", [csctl, "report", "agents"], "floor")
-        self.measure("`csctl alerts`", [csctl, "alerts"], "floor", ok=(0, 1))
         self.measure("`csctl ticket list --status new`", [csctl, "ticket", "list", "--status", "new"], "floor")
         self.measure("`csctl ticket list --open`", [csctl, "ticket", "list", "--open"], "floor")
         if parse:
