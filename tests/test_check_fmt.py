@@ -137,6 +137,23 @@ def test_check_finds_a_follow_up_its_origin_does_not_name(invoke: Invoke, ledger
     assert result.stdout == f"{path.relative_to(ledger)}: followups: misses {followup}, which follows this ticket\n"
 
 
+def test_check_finds_an_origin_naming_a_ticket_that_does_not_follow_it(invoke: Invoke, ledger: Path) -> None:
+    """The follow-up whose `follows` was removed has no links left of its own; its origin still names it."""
+    origin = invoke("ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "退款未到")
+    origin = origin.stdout.strip()
+    followup = invoke("ticket", "new", "--kind", "requirement", "--channel", "outbound", "--subject", "短信通知",
+                      "--follows", origin).stdout.strip()
+    path = next(ledger.rglob(f"{followup}.toml"))
+    text = path.read_text()
+    assert f'follows = "{origin}"\n' in text
+    path.write_text(text.replace(f'follows = "{origin}"\n', ""))
+    result = invoke("--lang", "en", "check")
+    assert result.exit_code == 1
+    origin_path = next(ledger.rglob(f"{origin}.toml")).relative_to(ledger)
+    assert f"{origin_path}:" in result.stdout
+    assert f"followups: {followup} does not follow this ticket" in result.stdout
+
+
 def test_the_demo_ledger_is_what_its_builder_makes(tmp_path: Path) -> None:
     """The committed demo is the builder's output, byte for byte: the README's IDs and figures stay true."""
     import subprocess

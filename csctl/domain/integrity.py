@@ -314,7 +314,10 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
     known = _Names(index)
     for relative, kind in index.naming_nothing():
         if chosen is None or relative in chosen:
-            record = store.load(kind, records / relative)
+            try:
+                record = store.load(kind, records / relative)
+            except CsctlError:
+                continue  # changed since it was read (by someone else): the next check reads it again
             across.extend((relative, finding) for finding in record_references(record, kind, known))
     links: dict[str, Links] = {}
     deductions: list[Deduction] = []
@@ -324,7 +327,8 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
             deductions.extend(Deduction.from_chain_summary(d, Path(relative)) for d in found["chain"])
         else:
             links[found["id"]] = Links(found["follows"], frozenset(found["followups"]))
-    named = {*links, *(link.follows for link in links.values() if link.follows)}
+    named = {*links, *(link.follows for link in links.values() if link.follows),
+             *(followup for link in links.values() for followup in link.followups)}
     across.extend(followup_findings(links, index.declared(TICKET.name, named)))
     across.extend((path.as_posix(), finding) for path, finding in chain_breaks(deductions))
     lines: dict[str, dict[Loc, int]] = {}
@@ -332,7 +336,10 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
         if chosen is not None and relative not in chosen:
             continue
         if relative not in lines:
-            lines[relative] = key_lines(read_text(records / relative))
+            try:
+                lines[relative] = key_lines(read_text(records / relative))
+            except CsctlError:
+                lines[relative] = {}  # gone since it was read: the problem stands, without a line
         report.problems.append(Problem(f"{RECORDS}/{relative}", line_of(lines[relative], finding.loc),
                                        finding.message, finding.warning))
     report.problems.extend(_duplicate_problems(index.claims(), chosen))
