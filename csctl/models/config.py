@@ -6,7 +6,7 @@
 import datetime as dt
 import re
 import zoneinfo
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -116,13 +116,18 @@ class Duration(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> "Duration":
-        match = _DURATION.fullmatch(text.strip())
-        if not text.strip() or not match:
-            raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 3d, 1d4h)")
-        days, hours, minutes = (int(g or 0) for g in match.groups())
-        if not (days or hours or minutes):
-            raise ValueError(f"a limit must be longer than zero: {text!r}")
-        return cls(days, hours * 3600 + minutes * 60)
+        return _parse_duration(text)
+
+
+@lru_cache(maxsize=256)  # every deadline of every ticket in a report reads the same few limits
+def _parse_duration(text: str) -> Duration:
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or not match:
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 4h, 3d, 1d4h)")
+    days, hours, minutes = (int(g or 0) for g in match.groups())
+    if not (days or hours or minutes):
+        raise ValueError(f"a limit must be longer than zero: {text!r}")
+    return Duration(days, hours * 3600 + minutes * 60)
 
 
 def _duration_text(value: str) -> str:
