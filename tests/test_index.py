@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -272,3 +273,58 @@ def test_readers_in_several_processes_answer_as_one(demo: Path, monkeypatch: pyt
     for args in QUESTIONS:
         monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
         assert ask(demo, args, index=True) == ask(demo, args, index=False), args
+
+
+def test_git_tells_which_files_changed_and_the_answers_stay_the_same(demo: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the index has seen a HEAD, it stats only what `git status` (and the HEADs between) say may differ,
+    plus what differed last time: edits, a revert to HEAD, files under an ignored folder, a commit, a checkout
+    of an older commit. With the stat of every file forbidden, every answer is still what the files say."""
+    from csctl.storage import index as index_module
+
+    same_answers(demo)  # the index and git's HEAD seen together
+    ask(demo, ("check",), index=True)
+
+    scans: list[object] = []
+    stat_every_file = index_module._changed
+
+    def every_file(*args: Any) -> Any:
+        scans.append(args)
+        return stat_every_file(*args)
+
+    monkeypatch.setattr(index_module, "_changed", every_file)
+
+    def same(args: tuple[str, ...]) -> None:
+        without = ask(demo, args, index=False)  # an index in memory, built by statting every file
+        scans.clear()
+        assert ask(demo, args, index=True) == without, args
+        assert not scans, args
+
+    rng = random.Random(9)
+    edited = rng.choice(records(demo, "tickets"))
+    original = edited.read_text(encoding="utf-8")
+    edited.write_text(original.replace('urgency = "normal"', 'urgency = "urgent"').replace(
+        'status = "', 'status = "x', 1), encoding="utf-8")
+    for args in questions(demo):
+        same(args)
+    git(demo, "checkout", "--", str(edited))  # back as HEAD has it: git no longer lists it
+    assert edited.read_text(encoding="utf-8") == original
+    for args in questions(demo):
+        same(args)
+    (demo / ".gitignore").write_text(".csctl/\nrecords/tickets/2019/\n", encoding="utf-8")
+    hidden = demo / "records" / "tickets" / "2019" / "01"
+    hidden.mkdir(parents=True)
+    shutil.copy(edited, hidden / edited.name)
+    code, out, _ = ask(demo, ("check",), index=True)
+    assert code == 1
+    assert "2019/01" in out
+    for args in questions(demo):
+        same(args)
+    rng.choice(records(demo, "remarks")).unlink()
+    git(demo, "add", "-A")
+    git(demo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "edits")
+    for args in questions(demo):
+        same(args)
+    git(demo, "checkout", "-q", "HEAD~1")
+    for args in questions(demo):
+        same(args)

@@ -37,12 +37,14 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, NamedTuple
 
 from csctl.i18n import msg
 from csctl.models.kinds import KIND_BY_FOLDER, Kind
 from csctl.parallel import map_in_processes
 from csctl.progress import Progress, quiet
+from csctl.storage import worktree
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
 INDEX_VERSION = 7
@@ -129,6 +131,7 @@ class Index:
         self.progress = progress
         self.context = f"{INDEX_VERSION}:{context}"
         self.describe = describe
+        self.kept = cache is not None
         if cache is None:
             self.db = sqlite3.connect(":memory:", isolation_level=None)
             self.db.executescript(SCHEMA)
@@ -141,6 +144,7 @@ class Index:
             with self._transaction():
                 self.db.execute("DROP TABLE IF EXISTS files")
                 self.db.execute("DROP TABLE IF EXISTS refs")
+                self.db.execute("DELETE FROM meta WHERE key LIKE 'worktree:%'")
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
@@ -161,16 +165,31 @@ class Index:
         chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
         among = f"kind IN ({','.join('?' * len(chosen))})"
         names = [k.name for k in chosen]
-        known: dict[str, str] = dict(self.db.execute(f"SELECT path, stamp FROM files WHERE {among}", names))
+        view = worktree.look(self.records) if self.kept else None
+        before = self._worktree_state(chosen)
+        suspects = self._suspects(chosen, view, before)
+        if suspects is None:  # every file, by its stat
+            known: dict[str, str] = dict(self.db.execute(f"SELECT path, stamp FROM files WHERE {among}", names))
+            changed = _changed(self.records, chosen, known)
+            gone = list(known)  # what `_changed` did not find
+        else:  # only the files git or the last refresh have doubts about
+            known = dict(self.db.execute(
+                f"SELECT path, stamp FROM files WHERE {among} AND path IN (SELECT value FROM json_each(?))",
+                [*names, json.dumps(sorted(suspects))]))
+            changed, gone = _changed_among(self.records, suspects, known)
         wanted = "checked" if judge else "described"
         lacking = dict(self.db.execute(f"SELECT path, kind FROM files WHERE {among} AND NOT {wanted}", names))
-        changed = _changed(self.records, chosen, known)
-        gone = list(known)  # what `_changed` did not find
         for relative, _, _ in changed:
             lacking.pop(relative, None)
         for relative in gone:
             lacking.pop(relative, None)
+        after = None if view is None else {kind.name: (view.head, frozenset(
+            path for path in (*view.differing, *(relative for relative, _, _ in changed))
+            if path.startswith(f"{kind.folder}/"))) for kind in chosen}
         if not changed and not gone and not lacking:
+            if after != before:
+                with self._transaction():
+                    self._keep_worktree_state(before, after)
             return
         unchanged = [(relative, kind, None) for relative, kind in lacking.items()]
         changed_count = len(changed)
@@ -211,6 +230,52 @@ class Index:
                     self.db.executemany(update, updates)
                     self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", named)
                     inserts, updates, named = [], [], []
+            self._keep_worktree_state(before, after)
+
+    # ----- what git knows -------------------------------------------------------------------
+    # Per kind, in `meta`: the HEAD of the last refresh, and the files that may then have differed from
+    # it (git's list, and the files read then: one changed while being read is doubted once more).
+
+    def _worktree_state(self, kinds: list[Kind]) -> dict[str, tuple[str, frozenset[str]]]:
+        keys = [f"worktree:{kind.name}" for kind in kinds]
+        found = self.db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})", keys)
+        state = {}
+        for key, value in found:
+            kept = json.loads(value)
+            state[key.split(":", 1)[1]] = (kept["head"], frozenset(kept["differing"]))
+        return state
+
+    def _keep_worktree_state(self, before: dict[str, tuple[str, frozenset[str]]],
+                             after: dict[str, tuple[str, frozenset[str]]] | None) -> None:
+        """Keep `after` (in the caller's transaction), unless another command's refresh changed the state
+        since this one read it, or git could not say: then forget it, and the next refresh stats every
+        file."""
+        names = {*before, *(after or {})}
+        if after is None or self._worktree_state([_KINDS[name] for name in names]) != before:
+            self.db.executemany("DELETE FROM meta WHERE key = ?", [(f"worktree:{name}",) for name in names])
+            return
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+            (f"worktree:{name}", json.dumps({"head": head, "differing": sorted(differing)}))
+            for name, (head, differing) in after.items()])
+
+    def _suspects(self, kinds: list[Kind], view: worktree.Worktree | None,
+                  state: dict[str, tuple[str, frozenset[str]]]) -> set[str] | None:
+        """The files of `kinds` that may have changed since their rows were read, or None when only a stat
+        of every file can tell: no git, a kind never refreshed with git, a HEAD git cannot compare."""
+        if view is None or any(kind.name not in state for kind in kinds):
+            return None
+        suspects = set(view.differing)
+        for head in {state[kind.name][0] for kind in kinds}:
+            if head != view.head:
+                between = worktree.changed_between(self.records, head, view.head)
+                if between is None:
+                    return None
+                suspects |= between
+        for kind in kinds:
+            suspects |= state[kind.name][1]
+        folders = {kind.folder for kind in kinds}
+        return {path for path in suspects if path.endswith(".toml") and path.split("/", 1)[0] in folders
+                and not any(part.startswith(".") for part in path.split("/"))}
 
     # ----- questions ------------------------------------------------------------------------
 
@@ -337,6 +402,29 @@ class _Transaction:
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         self.db.execute("COMMIT" if error is None else "ROLLBACK")
+
+
+def _changed_among(records: Path, suspects: Collection[str],
+                   known: dict[str, str]) -> tuple[list[tuple[str, Kind, str]], list[str]]:
+    """As `_changed`, for the `suspects` alone (paths relative to `records`): (the files whose stamp is not
+    the one `known` holds, the rows of files gone)."""
+    racy_from = time.time_ns() - RACY_NS
+    stale: list[tuple[str, Kind, str]] = []
+    gone: list[str] = []
+    for relative in sorted(suspects):
+        try:
+            stat = os.stat(records / relative)
+        except (FileNotFoundError, NotADirectoryError):
+            if relative in known:
+                gone.append(relative)
+            continue
+        if not S_ISREG(stat.st_mode):
+            continue
+        stamp = f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
+        if known.get(relative) != stamp:
+            stale.append((relative, KIND_BY_FOLDER[relative.split("/", 1)[0]], stamp if stat.st_mtime_ns < racy_from
+                          else ""))
+    return stale, gone
 
 
 def _changed(records: Path, kinds: Collection[Kind], known: dict[str, str]) -> list[tuple[str, Kind, str]]:
