@@ -111,6 +111,8 @@ def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: 
     rng.choice(records(demo, "remittances")).unlink()
     broken = rng.choice(records(demo, "tickets"))
     broken.write_text(broken.read_text(encoding="utf-8")[:40], encoding="utf-8")
+    review = rng.choice(records(demo, "reviews"))
+    review.write_text(review.read_text(encoding="utf-8")[:30], encoding="utf-8")
     moved = rng.choice(records(demo, "remarks"))
     moved.rename(moved.with_name("3300000000000001.toml"))
     new = demo / "records" / "tickets" / "2026" / "11" / "T-261123-ZZZZZ.toml"

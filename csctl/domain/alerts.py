@@ -24,7 +24,7 @@ from csctl.i18n import msg
 from csctl.models.base import format_money
 from csctl.models.config import AgentEntry, LedgerConfig, Role
 from csctl.models.kinds import REMARK, REMITTANCE, TICKET
-from csctl.models.records import Remittance, Ticket
+from csctl.models.records import RegisterReview, Remittance, Ticket
 from csctl.storage.index import Index
 from csctl.storage.store import Store
 
@@ -59,9 +59,11 @@ def ticket_alerts(ticket: Ticket, config: LedgerConfig, clock: Clockwork, now: d
 
 
 def remittance_alerts(store: Store, due: list[Remittance], unfinished: list[Remittance],
-                      digests: dict[dt.date, dict[str, str]], now: dt.datetime) -> Iterator[Alert]:
+                      digests: dict[dt.date, dict[str, str]], now: dt.datetime,
+                      reviews: tuple[dict[str, RegisterReview], list[RecordError]] | None = None) -> Iterator[Alert]:
     """From the remittances that may be due (`due`), the open ones (`unfinished`, for duplicates), and each
-    register day's digests; passing every remittance for both is always right, only slower."""
+    register day's digests with its review (`reviews`, default every review on file); passing every
+    remittance for both, every day and every review is always right, only slower."""
     config = store.ledger.config
     clock = remit_flow.verify_clock(config)
     for remit in due:
@@ -81,9 +83,9 @@ def remittance_alerts(store: Store, due: list[Remittance], unfinished: list[Remi
         yield Alert("remit.duplicate", second.id, second.agent, second.created,
                     msg(f"remit.duplicate_{pair.reason}", id=second.id, other=pair.first))
     today = now.astimezone(config.tz).date()
-    reviews, broken = remit_flow.readable_reviews(store)
+    signed, broken = reviews if reviews is not None else remit_flow.readable_reviews(store)
     yield from unreadable(store, broken, now)
-    for day, state in remit_flow.unreviewed_days(config, digests, reviews, today):
+    for day, state in remit_flow.unreviewed_days(config, digests, signed, today):
         end = remit_flow.day_bounds(day, config)[1]
         subject = (msg("remit.review_changed", ids=", ".join(state.changed)) if state.review
                    else msg("remit.review_missing"))
@@ -105,8 +107,10 @@ def all_alerts(store: Store, clock: Clockwork, now: dt.datetime, index: Index | 
         tickets, broken = readable_tickets(store, indexing.due_by(index, TICKET, now))
         due, broken_remits = remit_flow.readable_remittances(store, indexing.due_by(index, REMITTANCE, now))
         unfinished, _ = remit_flow.readable_remittances(store, indexing.unfinished(index, REMITTANCE))
-        digests = indexing.register_digests(index)
-        found = [*remittance_alerts(store, due, unfinished, digests, now),
+        # Only the days whose review is missing or signed other digests are looked at, with their reviews.
+        digests, review_files = indexing.days_to_review(index)
+        reviews = remit_flow.readable_reviews(store, review_files)
+        found = [*remittance_alerts(store, due, unfinished, digests, now, reviews),
                  *remark_alerts(store, now, indexing.due_by(index, REMARK, now))]
     found += [a for ticket in tickets for a in ticket_alerts(ticket, config, clock, now)]
     found += unreadable(store, [*broken, *broken_remits], now)

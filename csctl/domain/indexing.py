@@ -23,8 +23,8 @@ from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
 from csctl.errors import CsctlError, RecordError
 from csctl.models.base import Record
-from csctl.models.kinds import REMITTANCE, Kind
-from csctl.models.records import RemarkFile, Remittance, Ticket
+from csctl.models.kinds import REMITTANCE, REVIEW, Kind
+from csctl.models.records import RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage.index import Describe, Facts, Index, Judge, Verdict
 from csctl.storage.store import Store, parse_record, read_text
@@ -141,6 +141,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
             return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
+        if isinstance(record, RegisterReview):
+            return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
         return Facts(first, last)
 
     return facts
@@ -194,11 +196,17 @@ def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
     return sorted(row.path for row in rows)
 
 
-def register_digests(index: Index) -> dict[dt.date, dict[str, str]]:
-    """Each register day's remittance digests, as `remittances.day_digests` computes them from the files
-    (an unreadable remittance is in neither: it is an alert of its own)."""
-    out: dict[dt.date, dict[str, str]] = {}
+def days_to_review(index: Index) -> tuple[dict[dt.date, dict[str, str]], list[Path]]:
+    """The register days whose review is missing or signed other digests than the remittances' now (each
+    with its digests, as `remittances.day_digests` computes them from the files), and the review files to
+    read for them: theirs, and those that do not read (an alert of their own)."""
+    digests: dict[dt.date, dict[str, str]] = {}
     for facts in index.facts_of(REMITTANCE):
         for day, digest in facts["days"].items():
-            out.setdefault(dt.date.fromisoformat(day), {})[facts["id"]] = digest
-    return out
+            digests.setdefault(dt.date.fromisoformat(day), {})[facts["id"]] = digest
+    signed = {row.facts["day"]: row for row in index.rows("kind = ? AND readable = 1", (REVIEW.name,))}
+    doubtful = {day: now for day, now in digests.items()
+                if (row := signed.get(day.isoformat())) is None or row.facts["digests"] != now}
+    files = [signed[day.isoformat()].path for day in doubtful if day.isoformat() in signed]
+    files += [row.path for row in index.rows("kind = ? AND readable = 0", (REVIEW.name,))]
+    return doubtful, sorted(files)

@@ -488,9 +488,10 @@ def review_state(store: Store, day: dt.date, rows: list[RegisterRow]) -> ReviewS
     return ReviewState(review, _changed(review, rows))
 
 
-def readable_reviews(store: Store) -> tuple[dict[str, RegisterReview], list[RecordError]]:
-    """Every day's review by its day, and the review files that could not be read."""
-    reviews, broken = store.read_all(RegisterReview, REVIEW)
+def readable_reviews(store: Store, paths: Iterable[Path] | None = None
+                     ) -> tuple[dict[str, RegisterReview], list[RecordError]]:
+    """Every day's review (or those at `paths`) by its day, and the review files that could not be read."""
+    reviews, broken = store.read_all(RegisterReview, REVIEW, paths)
     return {review.id: review for review in reviews}, broken
 
 

@@ -47,7 +47,7 @@ from csctl.progress import Progress, quiet
 from csctl.storage import worktree
 
 # Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 7
+INDEX_VERSION = 8
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
