@@ -18,7 +18,7 @@ from csctl.domain import indexing
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
 from csctl.domain.tickets import readable_tickets
-from csctl.errors import RecordError
+from csctl.errors import CsctlError, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.config import LedgerConfig
 from csctl.models.kinds import KB, REMARK, REMITTANCE, TICKET, Kind
@@ -34,6 +34,7 @@ from csctl.reports.figures import (
     ticket_figures,
 )
 from csctl.reports.periods import Period
+from csctl.storage import ids
 from csctl.storage.index import Index
 from csctl.storage.store import Store
 
@@ -70,11 +71,14 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
         tickets, broken = readable_tickets(store, chosen(TICKET))
         remits, broken_remits = remit_flow.readable_remittances(store, chosen(REMITTANCE))
         _shapes, remarks, broken_remarks = remark_flow.readable(store, chosen(REMARK))
+        # The questions of the knowledge entries a resolution cites: those files, not the whole base.
+        cited = {kb for t in tickets for e in t.events if e.action == "resolved" for kb in e.extras.get("kb") or []}
         questions = {}
-        for kind, path in store.iter_paths([KB]):
+        for path in sorted({path for kb in cited if isinstance(kb, str) and ids.ID_PATTERN.fullmatch(kb)
+                            for path in store.files_named(KB, kb)}):
             try:
-                entry = store.load(kind, path)
-            except RecordError:
+                entry = store.load(KB, path)
+            except CsctlError:
                 continue  # `check` and `alerts` report it; a report only loses a question's text
             assert isinstance(entry, KbEntry)
             questions[entry.id] = entry.question
