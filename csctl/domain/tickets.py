@@ -409,13 +409,20 @@ def _shown_value(value: object) -> str:
     return "-" if value is None else str(getattr(value, "value", value))
 
 
+# The event keys holding what the customer was told.
+_TOLD = ("solution", "note", "explanation")
+
+
 def rule_language(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Finding]:
     """Forbidden words in what the customer was told (a warning: the words were said)."""
-    if ctx.phrases is None:
+    if ctx.phrases is None or not ctx.phrases.forbidden:
         return
     for index, event in enumerate(record.events):
-        for key in ("solution", "note", "explanation"):
-            text = event.extras.get(key)
+        extras = event.extras
+        if not extras:
+            continue
+        for key in _TOLD:
+            text = extras.get(key)
             if isinstance(text, str) and (found := ctx.phrases.forbidden_in(text)):
                 yield Finding(("events", index, key),
                               msg("phrases.forbidden", field=f"events.{index}.{key}", words="、".join(found)), True)
