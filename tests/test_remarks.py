@@ -458,6 +458,21 @@ def test_check_reports_a_broken_ledger_template(desk: Desk) -> None:
     result = desk.run("check")
     assert result.exit_code == 1
     assert f"templates/remarks.toml:{number}: shapes.8 (copied).example: the example does not fit" in result.stdout
+    # Said again by a check with nothing to read (the index remembers it with the templates), and without one.
+    assert desk.run("check").stdout == result.stdout
+    without = desk.invoke("--lang", "en", "check", env={"CSCTL_AGENT": "wang", "CSCTL_NOW": NOW, "CSCTL_NO_INDEX": "1"})
+    assert without.stdout == result.stdout
+    template.write_text(text, encoding="utf-8")
+    assert desk.run("check").exit_code == 0
+
+
+def test_check_reports_a_broken_ledger_template_before_any_remark_is_written(desk: Desk) -> None:
+    template = desk.ledger / "templates" / "remarks.toml"
+    template.write_text(template.read_text(encoding="utf-8").replace('example = "小王/11.23"', 'example = "-"'),
+                        encoding="utf-8")
+    result = desk.run("check")
+    assert result.exit_code == 1
+    assert "templates/remarks.toml:" in result.stdout
 
 
 def test_a_shape_added_in_the_ledger_is_written_and_checked(desk: Desk) -> None:

@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from csctl.domain.auth import require
@@ -164,7 +165,7 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
     if with_config:
         report.files += 1
     ctx = CheckContext(config, _phrases(store, report))
-    shapes = _shapes(store, report) if config is not None else None
+    examiner = Examiner(store, ctx)
     if with_config and config is not None:
         report.problems.extend(_calendar_warnings(store, config, now))
     if with_config and (unconfigured := driver_warning(ledger.root)) is not None:
@@ -174,7 +175,9 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
         report.problems.append(Problem(ledger.relative(stray), None, msg("check.not_record")))
     with ledger.lock(exclusive=False, what="check"):
         # The index's facts need the settings: with a broken csctl.toml every file is read, without it.
-        index = _checked(store, Examiner(store, ctx, shapes), progress, jobs, kept=config is not None)
+        index = _checked(store, examiner, progress, jobs, kept=config is not None)
+        if config is not None:
+            report.problems.extend(_template_problems(index, examiner))
         _judge(store, index, chosen, report)
     return report
 
@@ -200,15 +203,12 @@ def _phrases(store: Store, report: CheckReport) -> Phrases | None:
     return None
 
 
-def _shapes(store: Store, report: CheckReport) -> Shapes | None:
-    """The ledger's remark shapes, their examples matched; a broken template is a problem of its own."""
-    try:
-        return load_shapes(store.ledger, examples=True)
-    except TemplateError as err:
-        report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
-    except RecordError as err:
-        report.problems.append(Problem(store.ledger.relative(err.path), err.line, err.message))
-    return None
+def _template_problems(index: Index, examiner: Examiner) -> list[Problem]:
+    """What is wrong with templates/remarks.toml: remembered by the index with the templates it was found
+    in (loading the shapes and matching their examples is most of a check that has no file to read)."""
+    found = index.remembered("template problems", lambda: json.dumps(
+        [[p.path, p.line, p.message] for p in examiner.shape_problems], ensure_ascii=False))
+    return [Problem(path, line, message) for path, line, message in json.loads(found)]
 
 
 def _calendar_warnings(store: Store, config: LedgerConfig, now: dt.datetime) -> Iterator[Problem]:
@@ -229,11 +229,28 @@ class Examiner:
     verdict is kept with the file's stat. It also notes what the file must be judged on against the
     others: the records it names, its follow-up links, the deductions it adds to a buyer's chain."""
 
-    def __init__(self, store: Store, ctx: CheckContext, shapes: Shapes | None) -> None:
+    def __init__(self, store: Store, ctx: CheckContext) -> None:
         self.store = store
         self.ctx = ctx
-        self.shapes = shapes
         self.roster = None if ctx.config is None else {agent.id for agent in ctx.config.agents}
+
+    @cached_property
+    def _shapes_loaded(self) -> tuple[Shapes | None, list[Problem]]:
+        """The ledger's remark shapes, their examples matched (None when the template is broken, and
+        the problems that break it). Loaded by the first remark file read, in each process."""
+        ledger = self.store.ledger
+        try:
+            return load_shapes(ledger, examples=True), []
+        except (TemplateError, RecordError) as err:
+            return None, [Problem(ledger.relative(err.path), err.line, err.message)]
+
+    @property
+    def shapes(self) -> Shapes | None:
+        return None if self.ctx.config is None else self._shapes_loaded[0]
+
+    @property
+    def shape_problems(self) -> list[Problem]:
+        return [] if self.ctx.config is None else self._shapes_loaded[1]
 
     def __call__(self, kind: Kind, path: Path, text: str | None, record: Record | None,
                  error: RecordError | None) -> Verdict:

@@ -144,7 +144,7 @@ class Index:
             with self._transaction():
                 self.db.execute("DROP TABLE IF EXISTS files")
                 self.db.execute("DROP TABLE IF EXISTS refs")
-                self.db.execute("DELETE FROM meta WHERE key LIKE 'worktree:%'")
+                self.db.execute("DELETE FROM meta WHERE key != 'context'")
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
@@ -231,6 +231,18 @@ class Index:
                     self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", named)
                     inserts, updates, named = [], [], []
             self._keep_worktree_state(before, after)
+
+    def remembered(self, key: str, compute: Callable[[], str]) -> str:
+        """A value that depends on the settings and templates alone, computed once for them (kept until
+        the context changes; an index in memory computes it each time)."""
+        found = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"remembered:{key}",)).fetchone()
+        if found is not None:
+            value: str = found[0]
+            return value
+        value = compute()
+        with self._transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"remembered:{key}", value))
+        return value
 
     # ----- what git knows -------------------------------------------------------------------
     # Per kind, in `meta`: the HEAD of the last refresh, and the files that may then have differed from
