@@ -252,6 +252,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "check.ticket_followup": ("followups: {id} 不是跟进本工单的个案", "followups: {id} does not follow this ticket"),
     "check.not_record": ("不是 csctl 记录文件", "not a csctl record file"),
+    "check.no_file": ("无法读取:链接指向的文件不存在", "cannot read: a link to no file"),
     "check.created_after_event": (
         "created {created} 晚于第一条事件 {first}", "created {created} is after the first event {first}",
     ),

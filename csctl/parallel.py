@@ -43,13 +43,21 @@ def map_in_processes(function: Callable[[T], R], items: Sequence[T], jobs: int, 
     _WORK = function
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_leave_interrupts_to_the_parent) as pool:
             results = pool.imap(_run_chunk, chunks)
             with show(chunks, label) as each_chunk:
                 for _ in each_chunk:
                     yield from next(results)
     finally:
         _WORK = None
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """Ctrl-C reaches every process of the group: the parent stops the pool and says so once, where each
+    worker would print its own traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_chunk(chunk: Sequence[Any]) -> list[Any]:

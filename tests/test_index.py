@@ -330,3 +330,68 @@ def test_git_tells_which_files_changed_and_the_answers_stay_the_same(demo: Path,
     git(demo, "checkout", "-q", "HEAD~1")
     for args in questions(demo):
         same(args)
+
+
+def test_a_verdict_kept_in_one_language_is_judged_again_in_another(demo: Path) -> None:
+    env = {"CSCTL_LEDGER": str(demo), "CSCTL_NOW": NOW}
+    broken = records(demo, "tickets")[2]
+    broken.write_text(broken.read_text(encoding="utf-8").replace('status = "', 'status = "x', 1), encoding="utf-8")
+    said = {}
+    for lang in ("zh", "en", "zh"):
+        for index in (True, False):
+            extra = {} if index else {"CSCTL_NO_INDEX": "1"}
+            result = CliRunner().invoke(cli, ["--lang", lang, "check"], env={**env, **extra})
+            said[(lang, index)] = result.stdout
+            assert result.exit_code == 1
+    assert said[("en", True)] == said[("en", False)]
+    assert said[("zh", True)] == said[("zh", False)]
+    assert said[("en", True)] != said[("zh", True)]
+
+
+def test_which_copy_of_a_duplicate_counts_does_not_hang_on_the_order_of_the_rows(demo: Path) -> None:
+    """Two files declaring one ticket with different follow-ups, two identical remark files: what check says
+    is the same whether the index's rows were written in one order or the other."""
+    origin = next(p for p in records(demo, "tickets") if "followups = [" in p.read_text(encoding="utf-8"))
+    elsewhere = demo / "records" / "tickets" / "2025" / "02"
+    elsewhere.mkdir(parents=True)
+    text = origin.read_text(encoding="utf-8")
+    start = text.index("followups = [")
+    end = text.index("]", start) + 2
+    other = next(p.stem for p in records(demo, "tickets") if p.stem not in text)
+    (elsewhere / origin.name).write_text(text[:start] + f'followups = [\n    "{other}",\n]\n' + text[end:],
+                                         encoding="utf-8")
+    remark = next(p for p in records(demo, "remarks") if 'kind = "balance_deduct"' in p.read_text(encoding="utf-8"))
+    (demo / "records" / "remarks" / "2025" / "02").mkdir(parents=True)
+    shutil.copy(remark, demo / "records" / "remarks" / "2025" / "02" / remark.name)
+    first = ask(demo, ("check",), index=True)
+    assert first == ask(demo, ("check",), index=False)
+    db = sqlite3.connect(demo / ".csctl" / "index.sqlite3")
+    with db:
+        for table in ("files", "refs"):
+            db.execute(f"CREATE TABLE upside AS SELECT * FROM {table} ORDER BY rowid DESC")
+            db.execute(f"DELETE FROM {table}")
+            db.execute(f"INSERT INTO {table} SELECT * FROM upside")
+            db.execute("DROP TABLE upside")
+    db.close()
+    assert ask(demo, ("check",), index=True) == first
+    assert first[0] == 1
+    assert "duplicate" in first[1]
+    # Of two copies the one last by path counts, as when check read the files in order.
+    assert f"records/remarks/2026/11/{remark.name}:9: buyer tb_王丽's balance does not chain" in first[1]
+
+
+def test_files_the_index_does_not_hold_are_still_checked(demo: Path) -> None:
+    """A temp file's name given on the command line, and a link to no file under records/."""
+    folder = demo / "records" / "tickets" / "2026" / "11"
+    hidden = folder / ".T-261101-AAAAA.toml"
+    hidden.write_text("id = [\n", encoding="utf-8")
+    code, out, _ = ask(demo, ("check", str(hidden)), index=True)
+    assert code == 1
+    assert ".T-261101-AAAAA.toml:" in out
+    assert (code, out) == ask(demo, ("check", str(hidden)), index=False)[:2]
+    hidden.unlink()
+    (folder / "T-261101-BBBBB.toml").symlink_to(folder / "nowhere.toml")
+    for index in (True, False, True):
+        code, out, _ = ask(demo, ("check",), index=index)
+        assert code == 1
+        assert "T-261101-BBBBB.toml: cannot read: a link to no file" in out

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 from csctl.models.base import Record
 from csctl.models.config import LedgerConfig
@@ -33,11 +32,3 @@ class Finding(NamedTuple):
 
 
 Rule = Callable[[Record, Kind, CheckContext], Iterable[Finding]]
-
-
-class LedgerRule(Protocol):
-    """A rule across records: sees each record of its kind, then reports per file."""
-
-    def see(self, record: Record, path: Path) -> None: ...
-
-    def finish(self) -> Iterable[tuple[Path, Finding]]: ...

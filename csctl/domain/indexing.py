@@ -22,6 +22,7 @@ from csctl.domain.remark_shapes import load_shapes
 from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
 from csctl.errors import CsctlError, RecordError
+from csctl.i18n import language, msg
 from csctl.models.base import Record
 from csctl.models.kinds import REMITTANCE, REVIEW, Kind
 from csctl.models.records import RegisterReview, RemarkFile, Remittance, Ticket
@@ -46,7 +47,7 @@ def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress
     """The ledger's index, its rows of `kinds` (default all) brought up to the files on disk: with their
     facts, or with `examine`, with `check`'s verdicts (read by `jobs` processes where there is much)."""
     index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress)
-    index.refresh(kinds, judge=None if examine is None else judge(store, examine), jobs=jobs)
+    index.refresh(kinds, judge=None if examine is None else judge(store, examine), language=language(), jobs=jobs)
     return index
 
 
@@ -78,7 +79,9 @@ def judge(store: Store, examine: Examine) -> Judge:
         except RecordError as err:
             error = err
         except CsctlError:
-            return None
+            if not os.path.lexists(path):
+                return None  # gone since its folder was listed: the next refresh drops its row
+            error = RecordError(path, None, msg("check.no_file"))  # a link to nothing
         return examine(kind, path, text, record, error)
 
     return judged

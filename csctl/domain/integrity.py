@@ -27,10 +27,10 @@ from csctl.domain.remarks import REMARK_RULES, Deduction, chain_breaks, chain_de
 from csctl.domain.remittances import REMITTANCE_RULES
 from csctl.domain.tickets import TICKET_RULES, Links, followup_findings
 from csctl.errors import CsctlError, Problem, RecordError
-from csctl.i18n import msg
+from csctl.i18n import language, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
-from csctl.models.kinds import AGENT, KINDS, REMARK, TICKET, Kind
+from csctl.models.kinds import AGENT, KIND_BY_FOLDER, KINDS, REMARK, TICKET, Kind
 from csctl.models.records import RemarkFile, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage import ids
@@ -179,6 +179,8 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
         if config is not None:
             report.problems.extend(_template_problems(index, examiner))
         _judge(store, index, chosen, report)
+        if chosen is not None:
+            _judge_unindexed(store, examiner, chosen.difference(index.checked_paths()), report)
     return report
 
 
@@ -206,7 +208,7 @@ def _phrases(store: Store, report: CheckReport) -> Phrases | None:
 def _template_problems(index: Index, examiner: Examiner) -> list[Problem]:
     """What is wrong with templates/remarks.toml: remembered by the index with the templates it was found
     in (loading the shapes and matching their examples is most of a check that has no file to read)."""
-    found = index.remembered("template problems", lambda: json.dumps(
+    found = index.remembered(f"template problems:{language()}", lambda: json.dumps(
         [[p.path, p.line, p.message] for p in examiner.shape_problems], ensure_ascii=False))
     return [Problem(path, line, message) for path, line, message in json.loads(found)]
 
@@ -292,7 +294,7 @@ def _dumps(value: object) -> str:
 
 def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *, kept: bool) -> Index:
     """An index holding every record file's verdict: the ledger's own (`kept`), which reads only the files
-    changed since it last held their verdicts, or one in memory made from every file."""
+    changed since it last held their verdicts, or a private one made from every file."""
     import sqlite3
 
     from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
@@ -303,7 +305,7 @@ def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *,
         except (sqlite3.Error, OSError):
             pass  # a cache that cannot be had here: read every file
     index = Index(store.ledger.records, None, "", lambda kind, path: None, progress)  # no reader asks it
-    index.refresh(judge=indexing.judge(store, examiner), jobs=jobs)
+    index.refresh(judge=indexing.judge(store, examiner), language=language(), jobs=jobs)
     return index
 
 
@@ -325,8 +327,7 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
     report.files += index.checked_count() if chosen is None else len(chosen.intersection(index.checked_paths()))
     for relative, problems in index.with_problems():
         if chosen is None or relative in chosen:
-            report.problems.extend(Problem(f"{RECORDS}/{relative}", line, message, warning)
-                                   for line, message, warning in json.loads(problems))
+            report.problems.extend(_own_problems(relative, problems))
     across: list[tuple[str, Finding]] = []
     known = _Names(index)
     for relative, kind in index.naming_nothing():
@@ -389,12 +390,30 @@ def _placement(store: Store, kind: Kind, path: Path, record: Record) -> Iterator
         yield Finding(("id",), msg("check.misplaced", expected=store.ledger.relative(Path(expected))))
 
 
+def _own_problems(relative: str, problems: str | None) -> list[Problem]:
+    """A file's problems by itself, as its verdict keeps them."""
+    return [Problem(f"{RECORDS}/{relative}", line, message, warning)
+            for line, message, warning in json.loads(problems or "[]")]
+
+
+def _judge_unindexed(store: Store, examiner: Examiner, files: Collection[str], report: CheckReport) -> None:
+    """Files named on the command line that the index does not hold (a temp file's name, say): each by
+    itself, as it is."""
+    from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
+
+    judged = indexing.judge(store, examiner)
+    for relative in sorted(files):
+        verdict = judged(KIND_BY_FOLDER[relative.split("/", 1)[0]], store.ledger.records / relative)
+        if verdict is None:
+            continue
+        report.files += 1
+        report.problems.extend(_own_problems(relative, verdict.problems))
+
+
 def _duplicate_problems(claims: dict[tuple[str, str], list[tuple[str, bool]]],
                         chosen: set[str] | None) -> Iterator[Problem]:
     """Files declaring the same ID, or declaring the ID another file is named by."""
     for (_, record_id), members in claims.items():
-        if len(members) < 2:
-            continue  # the usual case: one file, named by the ID it declares
         paths = sorted({relative for relative, _ in members})
         for relative in sorted({relative for relative, declares in members if declares}):
             if chosen is None or relative in chosen:

@@ -20,7 +20,9 @@ nothing of tickets or money.
 
 Trust: a file whose size, mtime_ns, ctime_ns or inode differ from its row, a row whose
 file is gone, a different csctl version, settings or templates (`context`):
-any doubt means the file is parsed again. The stdlib's sqlite3 keeps it in one
+any doubt means the file is parsed again. Which files to stat: every one, or
+once the index has seen a git HEAD, those git lists as differing from it (and
+from the HEAD seen then), and those that differed last time (`worktree.py`). The stdlib's sqlite3 keeps it in one
 file with transactions, so a killed command leaves the old index or the new;
 deleting `.csctl/` costs only time. sqlite3 over a hand-made format because
 it needs no code of ours to stay consistent and answers range queries on
@@ -46,8 +48,9 @@ from csctl.parallel import map_in_processes
 from csctl.progress import Progress, quiet
 from csctl.storage import worktree
 
-# Bump when the schema or the meaning of a fact changes: an older index is rebuilt.
-INDEX_VERSION = 8
+# Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
+# version (the version is part of the context): an older index is rebuilt.
+INDEX_VERSION = 9
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -67,7 +70,7 @@ CREATE TABLE IF NOT EXISTS files (
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts
     facts TEXT NOT NULL DEFAULT '{}',
-    checked INTEGER NOT NULL DEFAULT 0,  -- 1: check's verdict below is the file's as it is
+    checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
     record_id TEXT, problems TEXT, links TEXT  -- the verdict (see `Verdict`)
 );
 CREATE TABLE IF NOT EXISTS refs (path TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL);
@@ -122,8 +125,8 @@ class Row:
 
 
 class Index:
-    """The index of one ledger's `records/`, opened for one command; with no `cache` folder, an index in
-    memory that lives as long as the command (`check` without a kept index)."""
+    """The index of one ledger's `records/`, opened for one command; with no `cache` folder, a private
+    index that lives as long as the command (`check` without a kept index)."""
 
     def __init__(self, records: Path, cache: Path | None, context: str, describe: Describe,
                  progress: Progress = quiet) -> None:
@@ -133,7 +136,8 @@ class Index:
         self.describe = describe
         self.kept = cache is not None
         if cache is None:
-            self.db = sqlite3.connect(":memory:", isolation_level=None)
+            # A private database in a temporary file (""), not in memory: 500k rows need not fit in RAM.
+            self.db = sqlite3.connect("", isolation_level=None)
             self.db.executescript(SCHEMA)
         else:
             cache.mkdir(parents=True, exist_ok=True)
@@ -155,7 +159,8 @@ class Index:
 
     # ----- freshness ------------------------------------------------------------------------
 
-    def refresh(self, kinds: Collection[Kind] = (), *, judge: Judge | None = None, jobs: int = 1) -> None:
+    def refresh(self, kinds: Collection[Kind] = (), *, judge: Judge | None = None, language: str = "",
+                jobs: int = 1) -> None:
         """Bring the rows of `kinds` (default every kind) up to the files on disk: new and changed files
         are read, gone ones dropped. A question about one kind needs only that kind's folder fresh.
 
@@ -177,8 +182,11 @@ class Index:
                 f"SELECT path, stamp FROM files WHERE {among} AND path IN (SELECT value FROM json_each(?))",
                 [*names, json.dumps(sorted(suspects))]))
             changed, gone = _changed_among(self.records, suspects, known)
-        wanted = "checked" if judge else "described"
-        lacking = dict(self.db.execute(f"SELECT path, kind FROM files WHERE {among} AND NOT {wanted}", names))
+        # A verdict speaks the language it was judged in: in another, the file is judged again.
+        # A verdict speaks the language it was judged in: in another, the file is judged again.
+        lacking = {path: (kind, stamp) for path, kind, stamp in self.db.execute(
+            f"SELECT path, kind, stamp FROM files WHERE {among} AND "
+            + ("checked IS NOT ?" if judge else "NOT described"), [*names, *([language] if judge else [])])}
         for relative, _, _ in changed:
             lacking.pop(relative, None)
         for relative in gone:
@@ -186,55 +194,59 @@ class Index:
         after = None if view is None else {kind.name: (view.head, frozenset(
             path for path in (*view.differing, *(relative for relative, _, _ in changed))
             if path.startswith(f"{kind.folder}/"))) for kind in chosen}
-        if not changed and not gone and not lacking:
-            if after != before:
-                with self._transaction():
-                    self._keep_worktree_state(before, after)
-            return
-        unchanged = [(relative, kind, None) for relative, kind in lacking.items()]
-        changed_count = len(changed)
-        work = [(relative, kind.name, stamp) for relative, kind, stamp in changed] + unchanged
+        if gone:
+            with self._transaction():
+                self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+                self.db.executemany("DELETE FROM refs WHERE path = ?", [(p,) for p in gone])
+        # (path, kind name, stamp, whether the row is new): the stamp of a changed file as listed, of an
+        # unchanged one as its row holds it.
+        work = [(relative, kind.name, stamp, True) for relative, kind, stamp in changed]
+        work += [(relative, kind, stamp, False) for relative, (kind, stamp) in lacking.items()]
 
-        def read(item: tuple[str, str, str | None]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
-            relative, kind_name, _ = item  # a name, not the Kind: items are pickled to the workers
+        def read(item: tuple[str, str, str, bool]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+            relative, kind_name, _, _ = item  # a name, not the Kind: items are pickled to the workers
             kind = _KINDS[kind_name]
             if judge is None:
                 return _facts_columns(self.describe(kind, self.records / relative)), []
-            return _verdict_columns(relative, judge(kind, self.records / relative))
+            return _verdict_columns(relative, judge(kind, self.records / relative), language)
 
-        # A changed file's row starts again with the part this command reads; an unchanged one gains it.
-        columns = VERDICT_COLUMNS if judge else FACT_COLUMNS
-        other_columns, other = (FACT_COLUMNS, NO_FACTS) if judge else (VERDICT_COLUMNS, NO_VERDICT)
+        label = msg("check.reading" if judge else "index.reading")
+        batch: list[tuple[tuple[str, str, str, bool], tuple[tuple[Any, ...], list[tuple[str, str, str]]]]] = []
+        # Written a batch at a time, each in a short transaction, as the workers read on: another command
+        # that must write the index meanwhile waits for a batch, not for the whole read.
+        for number, found in enumerate(map_in_processes(read, work, jobs, label, self.progress)):
+            batch.append((work[number], found))
+            if len(batch) == WRITE_BATCH or number == len(work) - 1:
+                with self._transaction():
+                    self._write(batch, judge is not None)
+                batch = []
+        if work or gone or after != before:
+            with self._transaction():
+                self._keep_worktree_state(before, after)
+
+    def _write(self, batch: list[tuple[tuple[str, str, str, bool], tuple[tuple[Any, ...], list[tuple[str, str, str]]]]],
+               judging: bool) -> None:
+        """Rows for files read: a changed file's row starts again with the part this command read (the
+        other part unknown); an unchanged one gains it, unless another command changed the row meanwhile."""
+        columns, other_columns, other = ((VERDICT_COLUMNS, FACT_COLUMNS, NO_FACTS) if judging
+                                         else (FACT_COLUMNS, VERDICT_COLUMNS, NO_VERDICT))
         insert = (f"INSERT OR REPLACE INTO files (path, kind, name, stamp, {', '.join(columns)}, "
                   f"{', '.join(other_columns)}) VALUES ({','.join('?' * (4 + len(columns) + len(other)))})")
-        update = f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ?"
-        label = msg("check.reading" if judge else "index.reading")
-        with self._transaction():
-            self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
-            self.db.executemany("DELETE FROM refs WHERE path = ?", [(p,) for p in gone])
-            if judge is not None:
-                self.db.executemany("DELETE FROM refs WHERE path = ?", [(item[0],) for item in work])
-            # Written a batch at a time as the results come, while the workers read on.
-            inserts: list[tuple[Any, ...]] = []
-            updates: list[tuple[Any, ...]] = []
-            named: list[tuple[str, str, str]] = []
-            results = map_in_processes(read, work, jobs, label, self.progress)
-            for number, ((relative, kind_name, stamp), (part, refs)) in enumerate(zip(work, results, strict=True)):
-                if number < changed_count:
-                    inserts.append((relative, kind_name, relative[relative.rfind("/") + 1:-5], stamp, *part, *other))
-                else:
-                    updates.append((*part, relative))
-                named.extend(refs)
-                if len(inserts) + len(updates) >= WRITE_BATCH or number == len(work) - 1:
-                    self.db.executemany(insert, inserts)
-                    self.db.executemany(update, updates)
-                    self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", named)
-                    inserts, updates, named = [], [], []
-            self._keep_worktree_state(before, after)
+        update = f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ? AND stamp = ?"
+        for (relative, kind_name, stamp, new), (part, refs) in batch:
+            if new:
+                self.db.execute(insert, (relative, kind_name, relative[relative.rfind("/") + 1:-5], stamp, *part,
+                                         *other))
+            elif self.db.execute(update, (*part, relative, stamp)).rowcount == 0:
+                continue
+            # The records a verdict names go with it; a new row's old verdict goes, and its names with it.
+            if new or judging:
+                self.db.execute("DELETE FROM refs WHERE path = ?", (relative,))
+            self.db.executemany("INSERT INTO refs VALUES (?, ?, ?)", refs)
 
     def remembered(self, key: str, compute: Callable[[], str]) -> str:
         """A value that depends on the settings and templates alone, computed once for them (kept until
-        the context changes; an index in memory computes it each time)."""
+        the context changes; a private index computes it each time)."""
         found = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"remembered:{key}",)).fetchone()
         if found is not None:
             value: str = found[0]
@@ -302,24 +314,25 @@ class Index:
         return [json.loads(facts) for facts, in self.db.execute(
             "SELECT facts FROM files WHERE kind = ? AND readable = 1", (kind.name,))]
 
-    # The questions of `check`, after a `refresh(checking=…)`; paths are relative to `records/`.
+    # The questions of `check`, after a `refresh(judge=…)`; paths are relative to `records/`.
 
     def checked_count(self) -> int:
-        count: int = self.db.execute("SELECT COUNT(*) FROM files WHERE checked = 1").fetchone()[0]
+        count: int = self.db.execute("SELECT COUNT(*) FROM files WHERE checked IS NOT NULL").fetchone()[0]
         return count
 
     def checked_paths(self) -> list[str]:
-        return [path for path, in self.db.execute("SELECT path FROM files WHERE checked = 1")]
+        return [path for path, in self.db.execute("SELECT path FROM files WHERE checked IS NOT NULL")]
 
     def with_problems(self) -> list[tuple[str, str]]:
         """(path, problems) of each file with problems of its own."""
-        return self.db.execute("SELECT path, problems FROM files WHERE checked = 1 AND problems IS NOT NULL"
+        return self.db.execute("SELECT path, problems FROM files WHERE checked IS NOT NULL AND problems IS NOT NULL"
                                ).fetchall()
 
     def naming_nothing(self) -> list[tuple[str, Kind]]:
         """Files that name a record no file is named after."""
-        query = ("SELECT DISTINCT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path WHERE NOT EXISTS "
-                 "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id)")
+        query = ("SELECT DISTINCT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path "
+                 "WHERE f.checked IS NOT NULL AND NOT EXISTS "
+                 "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id) ORDER BY r.path")
         return [(path, _KINDS[kind]) for path, kind in self.db.execute(query)]
 
     def names(self, kind: str) -> set[str]:
@@ -327,18 +340,16 @@ class Index:
         return {name for name, in self.db.execute("SELECT name FROM files WHERE kind = ?", (kind,))}
 
     def linked(self) -> list[tuple[str, str, str]]:
-        """(path, kind, links) of each file with links to others."""
-        return self.db.execute("SELECT path, kind, links FROM files WHERE checked = 1 AND links IS NOT NULL"
-                               ).fetchall()
+        """(path, kind, links) of each file with links to others, by path (so that of two files declaring
+        one ID, the same one counts, whatever order the rows were written in)."""
+        return self.db.execute("SELECT path, kind, links FROM files WHERE checked IS NOT NULL AND links IS NOT NULL "
+                               "ORDER BY path").fetchall()
 
     def declared(self, kind: str, ids: Collection[str]) -> dict[str, str]:
-        """The file declaring each of `ids` (one of them, where several do)."""
-        found: dict[str, str] = {}
-        for record_id, path in self.db.execute(
-                "SELECT record_id, path FROM files WHERE kind = ? AND record_id IN (SELECT value FROM json_each(?))",
-                (kind, json.dumps(sorted(ids)))):
-            found.setdefault(record_id, path)
-        return found
+        """The file declaring each of `ids` (where several do, the last by path, as `linked` would have it)."""
+        return dict(self.db.execute(
+            "SELECT record_id, path FROM files WHERE kind = ? AND record_id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY path", (kind, json.dumps(sorted(ids)))).fetchall())
 
     def claims(self) -> dict[tuple[str, str], list[tuple[str, bool]]]:
         """Per (kind, ID) claimed by more than one file: each file and whether it declares the ID (True) or
@@ -347,7 +358,7 @@ class Index:
             "SELECT kind, record_id FROM files WHERE record_id IS NOT NULL GROUP BY kind, record_id "
             "HAVING COUNT(*) > 1").fetchall())
         for kind, record_id, name in self.db.execute(
-                "SELECT kind, record_id, name FROM files WHERE checked = 1 AND record_id IS NOT name"):
+                "SELECT kind, record_id, name FROM files WHERE checked IS NOT NULL AND record_id IS NOT name"):
             keys.add((kind, name))
             if record_id is not None:
                 keys.add((kind, record_id))
@@ -378,7 +389,7 @@ def _open(cache: Path) -> sqlite3.Connection:
 FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")
 NO_FACTS = (0, 0, None, None, None, 0, "{}")
 VERDICT_COLUMNS = ("checked", "record_id", "problems", "links")
-NO_VERDICT = (0, None, None, None)
+NO_VERDICT = (None, None, None, None)
 
 
 def _facts_columns(facts: Facts | None) -> tuple[Any, ...]:
@@ -388,11 +399,12 @@ def _facts_columns(facts: Facts | None) -> tuple[Any, ...]:
             json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
 
 
-def _verdict_columns(relative: str, verdict: Verdict | None) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
+def _verdict_columns(relative: str, verdict: Verdict | None,
+                     language: str) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
     """The verdict's columns, and the rows of the records it names."""
     if verdict is None:
         return NO_VERDICT, []
-    return ((1, verdict.record_id, verdict.problems, verdict.links),
+    return ((language, verdict.record_id, verdict.problems, verdict.links),
             [(relative, target, value) for target, value in verdict.refs])
 
 
@@ -426,8 +438,10 @@ def _changed_among(records: Path, suspects: Collection[str],
     for relative in sorted(suspects):
         try:
             stat = os.stat(records / relative)
-        except (FileNotFoundError, NotADirectoryError):
-            if relative in known:
+        except OSError:
+            if os.path.lexists(records / relative):  # a link to nothing, as `_changed` takes it
+                stale.append((relative, KIND_BY_FOLDER[relative.split("/", 1)[0]], ""))
+            elif relative in known:
                 gone.append(relative)
             continue
         if not S_ISREG(stat.st_mode):
@@ -463,9 +477,14 @@ def _changed(records: Path, kinds: Collection[Kind], known: dict[str, str]) -> l
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, f"{prefix}{name}/"))
                 elif name.endswith(".toml"):
-                    stat = entry.stat()
-                    stamp = f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
                     relative = prefix + name
+                    try:
+                        stat = entry.stat()
+                    except OSError:  # a link to nothing: read it every time, and say it does not read
+                        known.pop(relative, None)
+                        stale.append((relative, kind, ""))
+                        continue
+                    stamp = f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
                     if known.pop(relative, missing) != stamp:
                         stale.append((relative, kind, stamp if stat.st_mtime_ns < racy_from else ""))
     return stale
