@@ -183,7 +183,6 @@ class Index:
                 [*names, json.dumps(sorted(suspects))]))
             changed, gone = _changed_among(self.records, suspects, known)
         # A verdict speaks the language it was judged in: in another, the file is judged again.
-        # A verdict speaks the language it was judged in: in another, the file is judged again.
         lacking = {path: (kind, stamp) for path, kind, stamp in self.db.execute(
             f"SELECT path, kind, stamp FROM files WHERE {among} AND "
             + ("checked IS NOT ?" if judge else "NOT described"), [*names, *([language] if judge else [])])}
