@@ -31,9 +31,12 @@ The ledger is the books of the shop whose desk `benchmarks/generate.py` writes
   construction.
 
 Every entry counts towards N, opens and assertions too; an entry averages about
-1.5 KB of UTF-8 (printed), as a csctl record file does (a ticket's is 1.5–1.9 KB),
-so that per entry is also per byte. The same `--entries`, `--seed` and `--until`
-give the same bytes.
+1.5 KB of UTF-8 (printed): issue #8's ticket-sized files were ~1.9 KB, and the
+record files `generate.py` writes average ~1.0 KB (tickets ~1.2 KB) at 100k.
+The difference does not tilt the comparison: bean-check's time follows the
+entries and their postings, not their bytes (with the `history` lines cut to
+1.1 KB an entry, 10k entries took the same 1.9–2.0 s). The same `--entries`,
+`--seed` and `--until` give the same bytes.
 
 Each layout is written from the same entries and measured (`--layouts` picks):
 
@@ -55,7 +58,10 @@ accepts the ledger (exit 0, no output: else this stops with its message); then
 the median of R whole-process runs of `bean-check -C main.beancount` (no pickle
 cache). Each is started from a small runner process so that its ru_maxrss (peak
 memory) is its own, not the memory of the process it was forked from, as
-`benchmarks/run.py` does. On a shared machine run it under `nice -n 10`.
+`benchmarks/run.py` does. Printed: wall seconds and µs per entry (the figures to
+compare), the child's CPU seconds (user + system: less swayed when other work
+shares the cores, a check on a noisy wall time) and its peak memory. On a
+shared machine run it under `nice -n 10`.
 Without `--keep`, the ledger is written under a temporary folder and removed.
 """
 
@@ -508,7 +514,7 @@ for line in sys.stdin:
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
         out.seek(0)
-        print(json.dumps({"seconds": seconds, "peak_kib": usage.ru_maxrss,
+        print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_kib": usage.ru_maxrss,
                           "code": os.waitstatus_to_exitcode(status),
                           "output": out.read()[-2000:].decode(errors="replace")}), flush=True)
 """
@@ -518,6 +524,7 @@ for line in sys.stdin:
 class Figure:
     layout: str
     seconds: float
+    cpu_seconds: float
     peak_kib: int
 
 
@@ -540,8 +547,9 @@ class Runner:
         self.process.wait()
 
 
-def measure(runner: Runner, bean_check: Path, main: Path, runs: int) -> tuple[float, int]:
-    """(median seconds, highest peak KiB) of `bean-check -C main`, after one run that must pass clean."""
+def measure(runner: Runner, bean_check: Path, main: Path, runs: int) -> tuple[float, float, int]:
+    """(median wall seconds, median CPU seconds, highest peak KiB) of `bean-check -C main`, after one run that
+    must pass clean."""
     args = [str(bean_check), "-C", str(main)]
     warm = runner.run(args)
     if warm["code"] != 0 or warm["output"]:
@@ -550,7 +558,8 @@ def measure(runner: Runner, bean_check: Path, main: Path, runs: int) -> tuple[fl
     if any(result["code"] != 0 for result in results):
         raise SystemExit(f"peer.py: bean-check failed on {main} on a later run")
     seconds = statistics.median(float(str(result["seconds"])) for result in results)
-    return seconds, max(int(str(result["peak_kib"])) for result in results)
+    cpu_seconds = statistics.median(float(str(result["cpu"])) for result in results)
+    return seconds, cpu_seconds, max(int(str(result["peak_kib"])) for result in results)
 
 
 def find_bean_check(given: Path | None) -> Path:
@@ -611,8 +620,7 @@ def main(argv: list[str] | None = None) -> None:
         figures = []
         for layout in options.layouts:
             print(f"  bean-check -C, {layout} …", file=sys.stderr, flush=True)
-            seconds, peak = measure(runner, bean_check, root / layout / MAIN, options.runs)
-            figures.append(Figure(layout, seconds, peak))
+            figures.append(Figure(layout, *measure(runner, bean_check, root / layout / MAIN, options.runs)))
     finally:
         runner.close()
         if options.keep is None:
@@ -620,10 +628,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{written.entries} entries of {written.entry_bytes / written.entries:.0f} bytes on average; "
           f"median of {options.runs} run(s) of `bean-check -C`; beancount {''.join(version) or '?'}, "
           f"Python {platform.python_version()}, {os.cpu_count()} cores, {dt.date.today()}\n")
-    print("| layout | files | seconds | µs/entry | peak MiB |\n|---|---:|---:|---:|---:|")
+    print("| layout | files | seconds | µs/entry | CPU seconds | peak MiB |\n|---|---:|---:|---:|---:|---:|")
     for figure in figures:
         print(f"| {figure.layout} | {written.files[figure.layout]} | {figure.seconds:.3f} | "
-              f"{figure.seconds / written.entries * 1e6:.1f} | {figure.peak_kib / 1024:.0f} |")
+              f"{figure.seconds / written.entries * 1e6:.1f} | {figure.cpu_seconds:.3f} | "
+              f"{figure.peak_kib / 1024:.0f} |")
     if options.keep is not None:
         print(f"\nledger kept in {root}", file=sys.stderr)
 
