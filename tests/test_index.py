@@ -395,3 +395,42 @@ def test_files_the_index_does_not_hold_are_still_checked(demo: Path) -> None:
         code, out, _ = ask(demo, ("check",), index=index)
         assert code == 1
         assert "T-261101-BBBBB.toml: cannot read: a link to no file" in out
+
+
+def test_a_file_changed_while_it_is_read_is_read_again(demo: Path) -> None:
+    """Its stat before the reading no longer vouches for what was read: the next refresh reads it again,
+    though its time is old, git is asked, and nothing else changed."""
+    import os
+
+    from csctl.domain import indexing
+    from csctl.storage.index import Facts, Index
+    from csctl.storage.ledger import Ledger
+    from csctl.storage.store import Store
+
+    store = Store(Ledger(demo))
+    target = records(demo, "tickets")[0]
+    hour_ago = dt.datetime.now().timestamp() - 3600
+    os.utime(target, (hour_ago, hour_ago))
+    describe = indexing.describer(store)
+    read: list[Path] = []
+    edits = []
+
+    def describing(kind: Any, path: Path) -> Facts | None:
+        read.append(path)
+        if path == target and not edits:
+            edits.append(path)
+            target.write_text(target.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            os.utime(target, (hour_ago + 1, hour_ago + 1))  # still old: only the stamp can tell
+        return describe(kind, path)
+
+    def index() -> Index:
+        return Index(demo / "records", demo / ".csctl", "test", describing)
+
+    index().refresh()
+    assert target in read
+    read.clear()
+    index().refresh()
+    assert read == [target]
+    read.clear()
+    index().refresh()
+    assert read == []

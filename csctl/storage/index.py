@@ -170,6 +170,7 @@ class Index:
         chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
         among = f"kind IN ({','.join('?' * len(chosen))})"
         names = [k.name for k in chosen]
+        looked = time.time_ns()
         view = worktree.look(self.records) if self.kept else None
         before = self._worktree_state(chosen)
         suspects = self._suspects(chosen, view, before)
@@ -190,9 +191,10 @@ class Index:
             lacking.pop(relative, None)
         for relative in gone:
             lacking.pop(relative, None)
-        after = None if view is None else {kind.name: (view.head, frozenset(
-            path for path in (*view.differing, *(relative for relative, _, _ in changed))
-            if path.startswith(f"{kind.folder}/"))) for kind in chosen}
+        # Besides git's list, the files read now that changed about when git looked, or while they were read:
+        # git may not have seen that change. (Not every file read: a first build would list them all.)
+        doubtful = {relative for relative, _, stamp in changed
+                    if not stamp or int(stamp.split()[1]) >= looked - RACY_NS}
         if gone:
             with self._transaction():
                 self.db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
@@ -203,22 +205,31 @@ class Index:
         work += [(relative, kind, stamp, False) for relative, (kind, stamp) in lacking.items()]
 
         def read(item: tuple[str, str, str, bool]) -> tuple[tuple[Any, ...], list[tuple[str, str, str]]]:
-            relative, kind_name, _, _ = item  # a name, not the Kind: items are pickled to the workers
+            relative, kind_name, stamp, _ = item  # a name, not the Kind: items are pickled to the workers
             kind = _KINDS[kind_name]
             if judge is None:
-                return _facts_columns(self.describe(kind, self.records / relative)), []
-            return _verdict_columns(relative, judge(kind, self.records / relative), language)
+                found: tuple[tuple[Any, ...], list[tuple[str, str, str]]] = (
+                    _facts_columns(self.describe(kind, self.records / relative)), [])
+            else:
+                found = _verdict_columns(relative, judge(kind, self.records / relative), language)
+            # A file that changed between its stat and its reading: what was read is not what was stamped.
+            return (CHANGED_WHILE_READ, []) if stamp and _stamp(self.records / relative) != stamp else found
 
         label = msg("check.reading" if judge else "index.reading")
         batch: list[tuple[tuple[str, str, str, bool], tuple[tuple[Any, ...], list[tuple[str, str, str]]]]] = []
         # Written a batch at a time, each in a short transaction, as the workers read on: another command
         # that must write the index meanwhile waits for a batch, not for the whole read.
         for number, found in enumerate(map_in_processes(read, work, jobs, label, self.progress)):
-            batch.append((work[number], found))
+            item = work[number]
+            if found[0] == CHANGED_WHILE_READ:
+                doubtful.add(item[0])
+            batch.append((item, found))
             if len(batch) == WRITE_BATCH or number == len(work) - 1:
                 with self._transaction():
                     self._write(batch, judge is not None)
                 batch = []
+        after = None if view is None else {kind.name: (view.head, frozenset(
+            path for path in (*view.differing, *doubtful) if path.startswith(f"{kind.folder}/"))) for kind in chosen}
         if work or gone or after != before:
             with self._transaction():
                 self._keep_worktree_state(before, after)
@@ -233,6 +244,9 @@ class Index:
                   f"{', '.join(other_columns)}) VALUES ({','.join('?' * (4 + len(columns) + len(other)))})")
         update = f"UPDATE files SET {', '.join(f'{c} = ?' for c in columns)} WHERE path = ? AND stamp = ?"
         for (relative, kind_name, stamp, new), (part, refs) in batch:
+            if part == CHANGED_WHILE_READ:
+                self.db.execute("UPDATE files SET stamp = '' WHERE path = ?", (relative,))  # read it again
+                continue
             if new:
                 self.db.execute(insert, (relative, kind_name, relative[relative.rfind("/") + 1:-5], stamp, *part,
                                          *other))
@@ -383,6 +397,19 @@ def _open(cache: Path) -> sqlite3.Connection:
         db = sqlite3.connect(cache / INDEX_NAME, timeout=30, isolation_level=None)
         db.executescript(SCHEMA)
     return db
+
+
+# What a worker returns for a file that changed while it was read (compared by value: it comes back
+# pickled from a worker): nothing is written but a doubt.
+CHANGED_WHILE_READ: tuple[Any, ...] = ("changed while read",)
+
+
+def _stamp(path: Path) -> str:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ""
+    return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
 
 
 FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")

@@ -31,8 +31,10 @@ def _git(folder: Path, *args: str) -> bytes | None:
     if shutil.which("git") is None:
         return None
     try:
-        # No optional locks: a status must never take the index lock from a user's commit.
-        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=folder, capture_output=True, timeout=60)
+        # With its optional lock, as a plain `git status`: git writes back what it learnt of changed stat
+        # data (after a copy, a touch), where without it every later status would hash every such file
+        # again (40 s at 500k). It takes git's index lock for a moment, and skips it when another has it.
+        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
