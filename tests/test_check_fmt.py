@@ -166,3 +166,16 @@ def test_the_demo_ledger_is_what_its_builder_makes(tmp_path: Path) -> None:
         ours, theirs = ({p.relative_to(root): p.read_bytes() for p in [root / name, *(root / name).rglob("*")]
                          if p.is_file()} for root in (REPO, built))
         assert ours == theirs, name
+
+
+def test_check_jobs_choose_the_processes_and_refuse_none(invoke: Invoke, ledger: Path) -> None:
+    """`--jobs` changes who reads, never what is said; zero processes is a usage error."""
+    invoke("ticket", "new", "--kind", "complaint", "--channel", "phone", "--subject", "退款未到")
+    one = invoke("--lang", "en", "check", "--jobs", "1")
+    two = invoke("--lang", "en", "check", "-j", "2")
+    assert (one.exit_code, one.stdout) == (two.exit_code, two.stdout)
+    before = snapshot(ledger)
+    refused = invoke("check", "--jobs", "0")
+    assert refused.exit_code == 2
+    assert "--jobs" in refused.stderr
+    assert snapshot(ledger) == before
