@@ -31,7 +31,7 @@ from csctl.i18n import language, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
 from csctl.models.kinds import AGENT, KIND_BY_FOLDER, KINDS, REMARK, TICKET, Kind
-from csctl.models.records import RemarkFile, Ticket
+from csctl.models.records import Remark, RemarkFile, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage import ids
 from csctl.storage.index import Index, Verdict
@@ -49,10 +49,15 @@ def _named(record: Record, kind: Kind) -> Iterator[tuple[Loc, str, str, str]]:
         for index, item in enumerate(values):
             if item is not None:
                 yield (name,), f"{name}.{index}" if isinstance(value, list) else name, target, item
-    for index, remark in enumerate(getattr(record, "remarks", [])):
+    for index, remark in enumerate(_remarks_of(record)):
         yield ("remarks", index, "by"), f"remarks.{index}.by", AGENT, remark.by
     for index, event in enumerate(record.events):
         yield ("events", index, "by"), f"events.{index}.by", AGENT, event.by
+
+
+def _remarks_of(record: Record) -> list[Remark]:
+    # Not `getattr(record, "remarks", [])`: a pydantic model's missing attribute costs an exception.
+    return record.remarks if isinstance(record, RemarkFile) else []
 
 
 def _records_named(record: Record, kind: Kind) -> Iterator[tuple[str, str]]:
@@ -263,7 +268,7 @@ class Examiner:
         # Everyone a record names is on the roster (where each one is named is looked for only when
         # someone is not); the records it names are judged across the files.
         people = {event.by for event in record.events}
-        people.update(remark.by for remark in getattr(record, "remarks", ()))
+        people.update(remark.by for remark in _remarks_of(record))
         people.update(getattr(record, name) for name, target in kind.references.items() if target == AGENT)
         people.discard(None)
         if self.roster is not None and not people <= self.roster:

@@ -110,7 +110,9 @@ def _normalize_stamp(value: dt.datetime) -> dt.datetime:
     offset = value.utcoffset()
     if offset is None:
         raise ValueError("a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
-    return value.replace(microsecond=0, tzinfo=_fixed_zone(offset))
+    # Built, not `replace`d: `replace` costs four times as much, and a ticket has a stamp per event.
+    return dt.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, 0,
+                       _fixed_zone(offset))
 
 
 Stamp = Annotated[dt.datetime, AfterValidator(_normalize_stamp)]
@@ -137,6 +139,14 @@ class Model(BaseModel):
 
 
 _NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
+# Values an event keeps as read (most of them): checked by their exact type, the rest one by one below.
+_PLAIN_VALUES = frozenset({str, int, bool, list})
+
+
+@functools.lru_cache(maxsize=1024)
+def _bare_key(key: str) -> bool:
+    """Whether an event key is a bare TOML key; an event's few keys recur in every file."""
+    return BARE_KEY.fullmatch(key) is not None
 
 
 class Event(BaseModel):
@@ -162,8 +172,10 @@ class Event(BaseModel):
         if not self.model_extra:
             return self
         for key, value in self.model_extra.items():
-            if not BARE_KEY.fullmatch(key):
+            if not _bare_key(key):
                 raise ValueError(f"event key {key!r} must be letters, digits, - or _")
+            if type(value) in _PLAIN_VALUES:
+                continue
             if isinstance(value, float):
                 raise ValueError(f"{key}: numbers with a fraction must be strings (money)")
             if isinstance(value, dict):
