@@ -138,6 +138,39 @@ def standing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, start: dt.d
     return Standing(t, assignee, resolved_in, missing)
 
 
+class Standings:
+    """Tickets' standings at periods' ends, each worked out once for one report: a monthly report judges
+    every ticket's deadline for its figures and again for its performance table.
+
+    Build one per report, never keep one longer: a standing is the records as they were read.
+    """
+
+    def __init__(self, config: LedgerConfig, clock: Clockwork | None = None) -> None:
+        self.config = config
+        self.clock = clock or clockwork(config)
+        # Keyed by the ticket object, which the entry keeps alive, so its id() names no other ticket
+        # (two files may hold copies of one ticket ID).
+        self._known: dict[tuple[int, dt.datetime, dt.datetime], tuple[Ticket, Standing | None]] = {}
+
+    def judged(self, ticket: Ticket, start: dt.datetime, end: dt.datetime) -> Standing | None:
+        """The ticket's standing at `end`, or None when its deadline tells nothing about [start, end):
+        nothing had happened by `end`, or its first cycle ended before `start` (first resolved, or
+        judged invalid: neither then met nor missed in the period, nor open and late at its end)."""
+        key = (id(ticket), start, end)
+        known = self._known.get(key)
+        if known is None:
+            first_end = next((e.at for e in ticket.events if _ends_first_cycle(e)), None)
+            stood = None if first_end is not None and first_end < start else standing(
+                ticket, self.config, self.clock, start, end)
+            known = self._known[key] = (ticket, stood)
+        return known[1]
+
+
+def _ends_first_cycle(event: Event) -> bool:
+    """The event `timing` takes for the end of a cycle: a resolution, or a complaint judged invalid."""
+    return event.action == "resolved" or (event.action == "judged" and event.extras.get("verdict") == Verdict.INVALID)
+
+
 def _in(event: Event, start: dt.datetime, end: dt.datetime) -> bool:
     return start <= event.at < end
 
@@ -153,8 +186,8 @@ def _reopens(event: Event) -> bool:
 
 
 def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConfig,
-                   clock: Clockwork | None = None) -> TicketFigures:
-    clock = clock or clockwork(config)
+                   standings: Standings | None = None) -> TicketFigures:
+    standings = standings or Standings(config)
     start, end = period.bounds(config.tz)
     out = TicketFigures()
     for ticket in tickets:
@@ -185,13 +218,11 @@ def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConf
                     out.satisfaction.append(event.extras["satisfaction"])
             elif event.action == "resolved":
                 out.kb_uses.update(event.extras.get("kb") or [])
-        _judge_deadline(out, ticket, config, clock, start, end)
+        _judge_deadline(out, ticket, standings.judged(ticket, start, end), end)
     return out
 
 
-def _judge_deadline(out: TicketFigures, ticket: Ticket, config: LedgerConfig, clock: Clockwork,
-                    start: dt.datetime, end: dt.datetime) -> None:
-    stood = standing(ticket, config, clock, start, end)
+def _judge_deadline(out: TicketFigures, ticket: Ticket, stood: Standing | None, end: dt.datetime) -> None:
     if stood is None:
         return
     t = stood.timing
@@ -275,9 +306,9 @@ class AgentRow:
 
 
 def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks: Iterable[Remark],
-               period: Period, config: LedgerConfig, clock: Clockwork | None = None) -> list[AgentRow]:
+               period: Period, config: LedgerConfig, standings: Standings | None = None) -> list[AgentRow]:
     """One row per person on the roster who works cases (viewers left out), in roster order."""
-    clock = clock or clockwork(config)
+    standings = standings or Standings(config)
     start, end = period.bounds(config.tz)
     rows = {a.id: AgentRow(a.id, a.name) for a in config.agents if a.role is not Role.VIEWER}
 
@@ -305,7 +336,7 @@ def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks:
             last = max(e.at for e in ticket.events if e.action == "resolved" and e.by == who and _in(e, start, end))
             if any(_reopens(e) and last < e.at < end for e in ticket.events):
                 row(who).reopened += 1
-        stood = standing(ticket, config, clock, start, end)
+        stood = standings.judged(ticket, start, end)
         first = next((e for e in ticket.events if e.action == "resolved"), None)
         if stood is not None and stood.resolved_in and first is not None:
             row(first.by).measured += 1

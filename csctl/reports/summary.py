@@ -27,6 +27,7 @@ from csctl.reports.figures import (
     ZERO,
     AgentRow,
     RemittanceFigures,
+    Standings,
     TicketFigures,
     agent_rows,
     deadline_rule,
@@ -141,7 +142,7 @@ class Summary:
         }
 
 
-def summarize(sources: Sources, period: Period, config: LedgerConfig) -> Summary:
+def summarize(sources: Sources, period: Period, config: LedgerConfig, standings: Standings | None = None) -> Summary:
     start, end = period.bounds(config.tz)
 
     def within(moment: dt.datetime | None) -> bool:
@@ -151,7 +152,7 @@ def summarize(sources: Sources, period: Period, config: LedgerConfig) -> Summary
     deductions = [d for d in sources.deductions if d.repeats is None]
     return Summary(
         period=period,
-        tickets=ticket_figures(sources.tickets, period, config),
+        tickets=ticket_figures(sources.tickets, period, config, standings),
         remittances=remittance_figures(sources.remittances, period, config),
         refunds_written=_money_count([r for r in sources.refunds if within(r.at)]),
         refunds_registered=_money_count([r for r in refunds if within(r.registered_at)]),
@@ -373,8 +374,9 @@ def _remittance_data(r: RemittanceFigures) -> dict[str, Any]:
 
 def build(name: str, period: Period, sources: Sources, config: LedgerConfig) -> Report:
     with_summary = name != "agents"
-    summary = summarize(sources, period, config) if with_summary else None
-    previous = summarize(sources, period.previous(), config) if name in ("weekly", "monthly") else None
-    agents = (agent_rows(sources.tickets, sources.remittances, sources.remarks, period, config)
+    standings = Standings(config)  # the summary and the performance table judge the same deadlines
+    summary = summarize(sources, period, config, standings) if with_summary else None
+    previous = summarize(sources, period.previous(), config, standings) if name in ("weekly", "monthly") else None
+    agents = (agent_rows(sources.tickets, sources.remittances, sources.remarks, period, config, standings)
               if name in ("monthly", "agents") else None)
     return Report(name, period, summary, previous, agents, config, sources.kb_questions)
