@@ -52,7 +52,8 @@ print(json.dumps({"code": code, "built": built, "modules": modules}), file=sys.s
 
 # Modules that only some commands need; none of them belongs to a one-record command.
 HEAVY = ("tabulate", "wcwidth", "openpyxl", "tomlkit", "chinese_calendar", "sqlite3", "csctl.reports",
-         "csctl.domain.integrity", "csctl.domain.merge")
+         "csctl.domain.integrity", "csctl.domain.merge",
+         "importlib.metadata")  # read by pydantic's plugin discovery, which csctl.models skips
 
 
 def probe(*args: str, ledger: Path) -> dict[str, Any]:

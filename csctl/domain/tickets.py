@@ -99,11 +99,12 @@ def replay(ticket_id: str, kind: TicketKind, events: Iterable[Event]) -> Derived
         move = MOVES.get(event.action)
         if move is None:
             raise IllegalTransition(msg("ticket.unknown_action", id=ticket_id, action=event.action), index)
+        extras = event.extras
         for key in move.carries:
-            if key not in event.extras:
+            if key not in extras:
                 raise IllegalTransition(msg("ticket.event_lacks", index=index, name=key, action=event.action), index)
-        for key, allowed in CHOICES.items():
-            value = event.extras.get(key)
+        for key, allowed in CHOICES.items() if extras else ():
+            value = extras.get(key)
             if value is not None and value not in allowed:
                 raise IllegalTransition(msg("ticket.event_value", index=index, name=key, value=value), index)
         try:
