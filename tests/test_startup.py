@@ -153,7 +153,7 @@ def test_every_plain_character_has_the_width_wcwidth_gives_it() -> None:
 
 # Plain text (the edges of the width table among it), and text that must send a table to tabulate.
 PLAIN = ["a", "Z", "0", " ", "-", "|", ":", "~", "True", "False", "288.00", "\u3000", "，", "。", "、", "“", "”",
-         "…", "·", "中", "龥", "㐀", "ア", "ー", "￥", "！"]
+         "…", "·", "中", "龥", "㐀", "ア", "ー", "￥", "！", "§", "–", "Ⅰ", "Ⅻ", "←", "→", "↙", "−", "①", "⑳"]
 OTHER = ["\n", "\r", "\t", "\x1b[31m", "\x01", "😀", "é", "\u0301", "\u200b", "\u302a", "\u4db6", "\u9fa6", "한"]
 CELL = (st.lists(st.sampled_from(PLAIN), max_size=5) | st.lists(st.sampled_from(PLAIN + OTHER), max_size=3)).map(
     "".join)
@@ -174,7 +174,7 @@ def test_tables_are_laid_out_as_tabulate_lays_them_out(table: tuple[list[str], l
 def test_a_ticket_as_shown_takes_the_plain_path() -> None:
     headers = ["字段", "内容"]
     body = [["编号", "T-261120-QZ9A4"], ["问题描述", "买家购买雪纺衫3件,询问能否开具电子普通发票。"], ["处理及时", "…"],
-            ["联系电话", "189****7024"], ["备注", "  "]]
+            ["联系电话", "189****7024"], ["备注", "  "], ["扣款", "LY2502-27 折扣 52.00 → 支付宝 mm.67799@163.com"]]
     for markdown in (False, True):
         plain = render._plain_table(headers, body, markdown=markdown)
         assert plain is not None
