@@ -36,6 +36,7 @@ _ZERO = dt.timedelta(0)
 _ONE_DAY = dt.timedelta(days=1)
 _ONE_WEEK = dt.timedelta(days=7)
 _SECOND = dt.timedelta(seconds=1)
+_UNSEEN = object()
 
 
 def _length(hours: Hours | None) -> dt.timedelta:
@@ -84,6 +85,12 @@ class WorkCalendar:
         # Days whose hours differ from their weekday's, sorted for range look-ups.
         self._special = sorted(self._holidays | self._workdays)
         self._special_length = {d: _length(self.hours_on(d)) for d in self._special}
+        # What is worked on a date, and from it, is a pure function of the date: a report asks about the
+        # same few weeks for thousands of tickets (issue #8), so each is worked out once per calendar.
+        self._day_bounds: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = {}
+        self._weeks: dict[dt.date, tuple[dt.timedelta, int]] = {}
+        self._open_from: dict[dt.date, tuple[dt.date, Hours]] = {}
+        self._open_after: dict[tuple[dt.date, int], tuple[dt.date, Hours]] = {}
 
     @classmethod
     def from_settings(cls, settings: CalendarSettings, tz: ZoneInfo) -> WorkCalendar:
@@ -122,15 +129,45 @@ class WorkCalendar:
             days += (actual > _ZERO) - (normal > _ZERO)
         return total, days
 
+    def _week_from(self, first: dt.date) -> tuple[dt.timedelta, int]:
+        """(working time, working days) of the seven days from `first`."""
+        known = self._weeks.get(first)
+        if known is None:
+            known = self._weeks[first] = self._span(first, first + _ONE_WEEK)
+        return known
+
     def _next_open_day(self, day: dt.date) -> tuple[dt.date, Hours]:
         """The first day from `day` on that has hours."""
+        known = self._open_from.get(day)
+        if known is not None:
+            return known
         first = day
         for _ in range(GIVE_UP_DAYS):
             hours = self.hours_on(day)
             if hours is not None:
+                self._open_from[first] = (day, hours)
                 return day, hours
             day += _ONE_DAY
         raise ValueError(f"the calendar has no working day in the {GIVE_UP_DAYS} days from {first}")
+
+    def _open_day_after(self, day: dt.date, days: int) -> tuple[dt.date, Hours]:
+        """The working day `days` (at least 1) working days after `day`, and its hours."""
+        known = self._open_after.get((day, days))
+        if known is not None:
+            return known
+        target, left = day, days
+        # Whole weeks first, while the target lies beyond them; then day by day.
+        if self._week_open:
+            while True:
+                _, open_days = self._week_from(target + _ONE_DAY)
+                if open_days >= left:
+                    break
+                left -= open_days
+                target += _ONE_WEEK
+        for _ in range(left):
+            target, hours = self._next_open_day(target + _ONE_DAY)
+        self._open_after[day, days] = (target, hours)
+        return target, hours
 
     # -- moments ------------------------------------------------------------
 
@@ -144,10 +181,13 @@ class WorkCalendar:
         return local.replace(tzinfo=self.tz)
 
     def _bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
-        hours = self.hours_on(day)
-        if hours is None:
-            return None
-        return dt.datetime.combine(day, hours[0]), dt.datetime.combine(day, hours[1])
+        """The opening and closing of `day` as wall-clock times, or None for a day off."""
+        known = self._day_bounds.get(day, _UNSEEN)
+        if known is _UNSEEN:
+            hours = self.hours_on(day)
+            known = self._day_bounds[day] = None if hours is None else (
+                dt.datetime.combine(day, hours[0]), dt.datetime.combine(day, hours[1]))
+        return known  # type: ignore[return-value]
 
     def _overlap(self, day: dt.date, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         bounds = self._bounds(day)
@@ -199,7 +239,7 @@ class WorkCalendar:
         day += _ONE_DAY
         idle = 0
         while True:
-            week, _ = self._span(day, day + _ONE_WEEK)
+            week, _ = self._week_from(day)
             if week < left:
                 idle = idle + 7 if week == _ZERO else 0
                 if idle > GIVE_UP_DAYS:
@@ -210,9 +250,10 @@ class WorkCalendar:
             # The deadline falls within this week: walk it day by day.
             for _ in range(7):
                 bounds = self._bounds(day)
-                if bounds is not None and left <= bounds[1] - bounds[0]:
-                    return self._aware(bounds[0] + left)
-                left -= _length(self.hours_on(day))
+                if bounds is not None:
+                    if left <= bounds[1] - bounds[0]:
+                        return self._aware(bounds[0] + left)
+                    left -= bounds[1] - bounds[0]
                 day += _ONE_DAY
             raise AssertionError("unreachable: the week held enough working time")  # pragma: no cover
 
@@ -227,24 +268,15 @@ class WorkCalendar:
             raise ValueError(f"days must not be negative: {days}")
         local = self._local(start)
         day = local.date()
-        hours = self.hours_on(day)
         bounds = self._bounds(day)
-        if hours is None or bounds is None or local >= bounds[1]:
-            day, hours = self._next_open_day(day + _ONE_DAY)
-            clock = hours[0]
+        if bounds is None or local >= bounds[1]:
+            day, (opens, closes) = self._next_open_day(day + _ONE_DAY)
+            clock = opens
         else:
             clock = max(local, bounds[0]).time()
-        # Whole weeks first, while the target lies beyond them; then day by day.
-        if self._week_open:
-            while days:
-                _, open_days = self._span(day + _ONE_DAY, day + _ONE_DAY + _ONE_WEEK)
-                if open_days >= days:
-                    break
-                days -= open_days
-                day += _ONE_WEEK
-        for _ in range(days):
-            day, hours = self._next_open_day(day + _ONE_DAY)
-        opens, closes = hours
+            opens, closes = bounds[0].time(), bounds[1].time()
+        if days:
+            day, (opens, closes) = self._open_day_after(day, days)
         return self._aware(dt.datetime.combine(day, min(max(clock, opens), closes)))
 
 

@@ -19,7 +19,9 @@ deadline applies, counted in working time (`count = "working"`) or on the wall c
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from csctl.domain.calendar import WorkCalendar
@@ -59,31 +61,87 @@ def add_limit(clock: Clockwork, start: dt.datetime, limit: Duration) -> dt.datet
     return clock.add_seconds(moment, limit.seconds) if limit.seconds else moment
 
 
-def earliest(clock: Clockwork, start: dt.datetime, limits: list[Duration]) -> dt.datetime:
+def earliest(clock: Clockwork, start: dt.datetime, limits: Sequence[Duration]) -> dt.datetime:
     """The deadline of the strictest limit: a day and eight hours compare only on a calendar."""
     return min(add_limit(clock, start, limit) for limit in limits)
 
 
+Pause = tuple[dt.datetime, dt.datetime | None]  # waiting on the customer: (from, until; None while it lasts)
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    """A resolution deadline not yet worked out: from `start`, pushed back by the pauses."""
+
+    start: dt.datetime
+    pauses: tuple[Pause, ...]
+
+
 @dataclass(frozen=True)
 class Timing:
-    """Where a ticket stands against its deadlines at `now`."""
+    """Where a ticket stands against its deadlines at `now`.
 
-    response_due: dt.datetime
+    The history is walked at once; each deadline is worked out on the calendar when first read, since
+    most readers want few of them (a report reads the first resolution's only, issue #8).
+    """
+
     responded_at: dt.datetime | None
-    resolution_due: dt.datetime | None  # of the current cycle; None while waiting on the customer
-    first_resolution_due: dt.datetime
     first_resolved_at: dt.datetime | None
     resolved_at: dt.datetime | None  # of the latest cycle
     waiting: bool
-    waiting_seconds: int
-    transferred_seconds: int
-    callback_due: dt.datetime | None
     callback_agent: str | None
     callbacks: int  # attempts
     callbacks_reached: int
     satisfaction: int | None  # of the latest callback that gave one
     reopened: int
     now: dt.datetime
+    assignee: str | None  # who holds the ticket after the history
+    _clock: Clockwork = field(repr=False, compare=False)
+    _created: dt.datetime = field(repr=False)
+    _response_limits: tuple[Duration, ...] = field(repr=False)
+    _resolution_limits: tuple[Duration, ...] = field(repr=False)
+    _first_cycle: _Cycle = field(repr=False)
+    _open_cycle: _Cycle | None = field(repr=False)  # the current cycle, while open and not waiting
+    _callback_from: tuple[dt.datetime, Duration] | None = field(repr=False)
+    _stretches: tuple[tuple[dt.datetime, TicketStatus], ...] = field(repr=False)
+    _status: TicketStatus = field(repr=False)
+
+    @cached_property
+    def response_due(self) -> dt.datetime:
+        return earliest(self._clock, self._created, self._response_limits)
+
+    @cached_property
+    def first_resolution_due(self) -> dt.datetime:
+        return self._due(self._first_cycle)
+
+    @cached_property
+    def resolution_due(self) -> dt.datetime | None:
+        """Of the current cycle; None while waiting on the customer or once resolved or closed."""
+        return None if self._open_cycle is None else self._due(self._open_cycle)
+
+    @property
+    def resolution_running(self) -> bool:
+        """Whether a resolution is due (`resolution_due is not None`), without working out when."""
+        return self._open_cycle is not None
+
+    @cached_property
+    def callback_due(self) -> dt.datetime | None:
+        return None if self._callback_from is None else add_limit(self._clock, *self._callback_from)
+
+    @cached_property
+    def _leg_seconds(self) -> tuple[int, int]:
+        return _legs(self._clock, self._stretches, self._status, self.now)
+
+    @property
+    def waiting_seconds(self) -> int:
+        return self._leg_seconds[0]
+
+    @property
+    def transferred_seconds(self) -> int:
+        return self._leg_seconds[1]
+
+    def _due(self, cycle: _Cycle) -> dt.datetime:
+        return _resolution_due(self._clock, cycle.start, self._resolution_limits, cycle.pauses, self.now)
 
     @property
     def response_met(self) -> bool | None:
@@ -124,48 +182,46 @@ class Timing:
 
 
 def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
-    kind, urgency = ticket.kind.value, ticket.urgency.value
-    response_limits = settings.limits("response", kind, urgency)
-    resolution_limits = settings.limits("resolution", kind, urgency)
-
+    kind = ticket.kind.value
     # Status after each event, to know which leg each stretch of time belongs to.
     state = Derived()
     stretches: list[tuple[dt.datetime, TicketStatus]] = []
     responded_at: dt.datetime | None = None
     cycle_start = ticket.created
-    cycle_pauses: list[tuple[dt.datetime, dt.datetime | None]] = []
-    first_due: dt.datetime | None = None
+    cycle_pauses: list[Pause] = []
+    first_cycle: _Cycle | None = None
     first_resolved: dt.datetime | None = None
     resolved_at: dt.datetime | None = None
-    callback_due: dt.datetime | None = None
+    callback_from: tuple[dt.datetime, Duration] | None = None
     callback_agent: str | None = None
     callbacks = reached = reopened = 0
     satisfaction: int | None = None
 
     for index, event in enumerate(ticket.events):
         before = state.status
+        action = event.action
         if index:
             apply_event(ticket.id, ticket.kind, state, event)
-        stretches.append((event.at, state.status))
-        if index and responded_at is None and event.action in RESPONSES:
-            responded_at = event.at
-        if state.status is TicketStatus.WAITING and before is not TicketStatus.WAITING:
+            if responded_at is None and action in RESPONSES:
+                responded_at = event.at
+        status = state.status
+        stretches.append((event.at, status))
+        if status is TicketStatus.WAITING and before is not TicketStatus.WAITING:
             cycle_pauses.append((event.at, None))
-        elif before is TicketStatus.WAITING and state.status is not TicketStatus.WAITING:
+        elif before is TicketStatus.WAITING and status is not TicketStatus.WAITING:
             cycle_pauses[-1] = (cycle_pauses[-1][0], event.at)
-        ends_cycle = event.action == "resolved" or (
-            event.action == "judged" and event.extras.get("verdict") == "invalid"  # explained, and closed
-        )
-        if ends_cycle:
-            due = _resolution_due(clock, cycle_start, resolution_limits, cycle_pauses, now)
+        if action == "resolved":
             if first_resolved is None:
-                first_resolved, first_due = event.at, due
+                first_resolved, first_cycle = event.at, _Cycle(cycle_start, tuple(cycle_pauses))
             resolved_at = event.at
-        if event.action == "resolved":
             callback_agent = state.assignee
-            callback_due = (add_limit(clock, event.at, Duration.parse(settings.callback))
-                            if kind in settings.callback_kinds else None)
-        elif event.action == "callback":
+            callback_from = ((event.at, Duration.parse(settings.callback))
+                             if kind in settings.callback_kinds else None)
+        elif action == "judged" and event.extras.get("verdict") == "invalid":  # explained, and closed
+            if first_resolved is None:
+                first_resolved, first_cycle = event.at, _Cycle(cycle_start, tuple(cycle_pauses))
+            resolved_at = event.at
+        elif action == "callback":
             callbacks += 1
             outcome = event.extras.get("outcome")
             score = event.extras.get("satisfaction")
@@ -174,46 +230,46 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
             if isinstance(score, int):
                 satisfaction = score
             if outcome == CallbackOutcome.ACCEPTED:
-                callback_due = None
+                callback_from = None
             elif outcome == CallbackOutcome.UNREACHABLE or event.extras.get("retry_by"):
                 callback_agent = event.extras.get("retry_by") or event.by
-                callback_due = add_limit(clock, event.at, Duration.parse(settings.callback_retry))
+                callback_from = (event.at, Duration.parse(settings.callback_retry))
             else:  # rejected: the ticket is handled again (客户不满意的,应重新处理)
-                callback_due = None
-        if state.status in OPEN and before not in OPEN and index:
+                callback_from = None
+        if status in OPEN and before not in OPEN and index:
             reopened += 1
             cycle_start, cycle_pauses, resolved_at = event.at, [], None
-            callback_due = None
+            callback_from = None
 
     waiting_now = state.status is TicketStatus.WAITING
-    resolution_due = None
-    if state.status in OPEN and not waiting_now:
-        resolution_due = _resolution_due(clock, cycle_start, resolution_limits, cycle_pauses, now)
-    if first_due is None:  # still in the first cycle
-        first_due = _resolution_due(clock, ticket.created, resolution_limits, cycle_pauses, now)
-    waiting_seconds, transferred_seconds = _legs(clock, stretches, state.status, now)
+    pauses = tuple(cycle_pauses)
     return Timing(
-        response_due=earliest(clock, ticket.created, response_limits),
         responded_at=responded_at,
-        resolution_due=resolution_due,
-        first_resolution_due=first_due,
         first_resolved_at=first_resolved,
         resolved_at=resolved_at,
         waiting=waiting_now,
-        waiting_seconds=waiting_seconds,
-        transferred_seconds=transferred_seconds,
-        callback_due=callback_due,
         callback_agent=callback_agent,
         callbacks=callbacks,
         callbacks_reached=reached,
         satisfaction=satisfaction,
         reopened=reopened,
         now=now,
+        assignee=state.assignee,
+        _clock=clock,
+        _created=ticket.created,
+        _response_limits=tuple(settings.limits("response", kind, ticket.urgency.value)),
+        _resolution_limits=tuple(settings.limits("resolution", kind, ticket.urgency.value)),
+        # Still in the first cycle: counted from intake, with the pauses of the cycle now running.
+        _first_cycle=first_cycle or _Cycle(ticket.created, pauses),
+        _open_cycle=_Cycle(cycle_start, pauses) if state.status in OPEN and not waiting_now else None,
+        _callback_from=callback_from,
+        _stretches=tuple(stretches),
+        _status=state.status,
     )
 
 
-def _resolution_due(clock: Clockwork, start: dt.datetime, limits: list[Duration],
-                    pauses: list[tuple[dt.datetime, dt.datetime | None]], now: dt.datetime) -> dt.datetime:
+def _resolution_due(clock: Clockwork, start: dt.datetime, limits: Sequence[Duration],
+                    pauses: Sequence[Pause], now: dt.datetime) -> dt.datetime:
     """The deadline from `start`, pushed back by the time spent waiting on the customer."""
     due = earliest(clock, start, limits)
     for began, ended in pauses:
@@ -222,11 +278,11 @@ def _resolution_due(clock: Clockwork, start: dt.datetime, limits: list[Duration]
     return due
 
 
-def _legs(clock: Clockwork, stretches: list[tuple[dt.datetime, TicketStatus]], status: TicketStatus,
+def _legs(clock: Clockwork, stretches: Sequence[tuple[dt.datetime, TicketStatus]], status: TicketStatus,
           now: dt.datetime) -> tuple[int, int]:
     """Working seconds spent waiting on the customer, and with another department."""
     waiting = transferred = 0
-    ends = [at for at, _ in stretches[1:]] + [now if status in OPEN else stretches[-1][0]]
+    ends = [*(at for at, _ in stretches[1:]), now if status in OPEN else stretches[-1][0]]
     for (began, leg), ended in zip(stretches, ends, strict=True):
         if leg is TicketStatus.WAITING:
             waiting += clock.working_seconds(began, ended)

@@ -21,8 +21,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
-from csctl.domain.tickets import Derived, apply_event
-from csctl.errors import IllegalTransition
 from csctl.models.base import Event
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
@@ -123,19 +121,12 @@ def standing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, start: dt.d
         return None
     snapshot = ticket if len(before) == len(ticket.events) else ticket.model_copy(update={"events": before})
     t = timing(snapshot, config.tickets, clock, end)
-    state = Derived()
-    try:
-        for event in before[1:]:
-            apply_event(ticket.id, ticket.kind, state, event)
-        assignee = state.assignee
-    except IllegalTransition:
-        assignee = ticket.assignee  # a merged history whose times run out of order: its stored holder
     if any(e.action == "judged" and e.extras.get("verdict") == Verdict.INVALID for e in before):
-        return Standing(t, assignee, False, False)
+        return Standing(t, t.assignee, False, False)
     resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
-    open_at_end = t.resolution_due is not None or t.waiting
+    open_at_end = t.resolution_running or t.waiting
     missing = t.first_resolved_at is None and open_at_end and start <= t.first_resolution_due < end
-    return Standing(t, assignee, resolved_in, missing)
+    return Standing(t, t.assignee, resolved_in, missing)
 
 
 class Standings:
@@ -232,7 +223,7 @@ def _judge_deadline(out: TicketFigures, ticket: Ticket, stood: Standing | None, 
             out.on_time += 1
     late_resolution = stood.resolved_in and not t.resolution_met
     # Open at the end, not waiting on the customer, and past the first deadline.
-    still_open_late = t.first_resolved_at is None and t.resolution_due is not None and t.first_resolution_due < end
+    still_open_late = t.first_resolved_at is None and t.resolution_running and t.first_resolution_due < end
     if late_resolution or still_open_late:
         out.late.append(Late(ticket.id, ticket.kind, stood.assignee, t.first_resolution_due, t.first_resolved_at,
                              ticket.subject))
