@@ -434,3 +434,33 @@ def test_a_file_changed_while_it_is_read_is_read_again(demo: Path) -> None:
     read.clear()
     index().refresh()
     assert read == []
+
+
+def test_a_days_questions_read_the_rows_they_need_not_every_row(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a fresh index, a day's report, the open tickets and the overdue ones are answered through sqlite's
+    indexes: no statement reads every row, or every row of a kind, so they do not grow with the years."""
+    import csctl.storage.index as index_module
+
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    chosen = [("report", "daily", "--date", "2026-11-20"), ("ticket", "list", "--open"),
+              ("ticket", "list", "--overdue"), ("remit", "list", "--open")]
+    for args in chosen:
+        assert ask(demo, args, index=True)[0] == 0  # builds the index, fills in every kind's facts
+    monkeypatch.setattr(index_module.sqlite3, "connect", traced)
+    for args in chosen:
+        assert ask(demo, args, index=True)[0] == 0
+    questions = [s for s in statements if s.lstrip().upper().startswith("SELECT") and " files " in s]
+    assert len(questions) > len(chosen)
+    with sqlite3.connect(demo / ".csctl" / index_module.INDEX_NAME) as db:
+        for question in questions:
+            plan = [step[3] for step in db.execute("EXPLAIN QUERY PLAN " + question)]
+            wide = [step for step in plan
+                    if step.startswith("SCAN files") or step.endswith("INDEX files_kind (kind=?)")]
+            assert wide == [], (question, plan)

@@ -13,6 +13,7 @@ import hashlib
 import os
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import Any
 
 from csctl import __version__
 from csctl.domain import remarks as remark_flow
@@ -159,37 +160,36 @@ def _earliest(moments: Iterable[dt.datetime | None]) -> dt.datetime | None:
 
 def due_by(index: Index, kind: Kind, now: dt.datetime) -> list[Path]:
     """Files that may raise an alert by `now`, and those that do not read (they are alerts themselves)."""
-    rows = index.rows("kind = ? AND (readable = 0 OR due <= ?)", (kind.name, int(now.timestamp())))
-    return sorted(row.path for row in rows)
+    return index.paths(("kind = ? AND due <= ?", (kind.name, int(now.timestamp()))),
+                       ("kind = ? AND finished = 0 AND readable = 0", (kind.name,)))
 
 
 def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> list[Path]:
     """Files of records not finished yet (and, for a listing that says what it skipped, the unreadable)."""
-    where = "kind = ? AND ((readable = 1 AND finished = 0)" + (" OR readable = 0)" if with_unreadable else ")")
-    return sorted(row.path for row in index.rows(where, (kind.name,)))
+    return index.paths(("kind = ? AND finished = 0" + ("" if with_unreadable else " AND readable = 1"),
+                        (kind.name,)))
 
 
 def active(index: Index, kind: Kind, start: dt.datetime, end: dt.datetime) -> list[Path]:
     """Files a period's figures may count: begun before its end, and moved since its start or not finished.
     Unreadable files come too, so that the reader says it left them out."""
-    rows = index.rows("kind = ? AND (readable = 0 OR (first_at < ? AND (last_at >= ? OR finished = 0)))",
-                      (kind.name, int(end.timestamp()), int(start.timestamp())))
-    return sorted(row.path for row in rows)
+    return index.paths(("kind = ? AND last_at >= ? AND first_at < ?", (kind.name, int(start.timestamp()),
+                                                                         int(end.timestamp()))),
+                       ("kind = ? AND finished = 0 AND (readable = 0 OR first_at < ?)",
+                        (kind.name, int(end.timestamp()))))
 
 
 def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt.datetime | None) -> list[Path]:
     """For a listing: every open ticket, those finished in one of `finished_statuses`, those that may be
     overdue by `overdue_by` (a callback falls due after the resolution), and the unreadable."""
-    marks = ",".join("?" * len(finished_statuses))
-    where = "kind = 'ticket' AND (readable = 0 OR finished = 0"
-    parameters: list[object] = []
+    conditions: list[tuple[str, tuple[Any, ...]]] = [("kind = 'ticket' AND finished = 0", ())]
     if finished_statuses:
-        where += f" OR json_extract(facts, '$.status') IN ({marks})"
-        parameters += finished_statuses
+        marks = ",".join("?" * len(finished_statuses))
+        conditions.append((f"kind = 'ticket' AND json_extract(facts, '$.status') IN ({marks})",
+                           tuple(finished_statuses)))
     if overdue_by is not None:
-        where += " OR due <= ?"
-        parameters.append(int(overdue_by.timestamp()))
-    return sorted(row.path for row in index.rows(where + ")", tuple(parameters)))
+        conditions.append(("kind = 'ticket' AND due <= ?", (int(overdue_by.timestamp()),)))
+    return index.paths(*conditions)
 
 
 def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:

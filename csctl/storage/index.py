@@ -50,7 +50,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 9
+INDEX_VERSION = 10
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -68,14 +68,18 @@ CREATE TABLE IF NOT EXISTS files (
     readable INTEGER NOT NULL DEFAULT 0,  -- 0: the file does not read as a record (check and alerts say why)
     due INTEGER,                -- epoch seconds: the earliest moment it may raise an alert
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
-    finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts
+    finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts (never
+                                          -- a file that does not read: the open ones hold those too)
     facts TEXT NOT NULL DEFAULT '{}',
     checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
     record_id TEXT, problems TEXT, links TEXT  -- the verdict (see `Verdict`)
 );
 CREATE TABLE IF NOT EXISTS refs (path TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS files_due ON files (due);
+CREATE INDEX IF NOT EXISTS files_due ON files (kind, due);
 CREATE INDEX IF NOT EXISTS files_kind ON files (kind, last_at);
+CREATE INDEX IF NOT EXISTS files_open ON files (kind, first_at) WHERE finished = 0;
+CREATE INDEX IF NOT EXISTS files_undescribed ON files (kind) WHERE NOT described;
+CREATE INDEX IF NOT EXISTS files_checked ON files (kind, checked);
 CREATE INDEX IF NOT EXISTS files_name ON files (kind, name);
 CREATE INDEX IF NOT EXISTS files_record ON files (kind, record_id);
 CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
@@ -179,14 +183,21 @@ class Index:
             changed = _changed(self.records, chosen, known)
             gone = list(known)  # what `_changed` did not find
         else:  # only the files git or the last refresh have doubts about
+            # (`+kind`: found by path, not by reading every row of the kinds.)
             known = dict(self.db.execute(
-                f"SELECT path, stamp FROM files WHERE {among} AND path IN (SELECT value FROM json_each(?))",
+                f"SELECT path, stamp FROM files WHERE +{among} AND path IN (SELECT value FROM json_each(?))",
                 [*names, json.dumps(sorted(suspects))]))
             changed, gone = _changed_among(self.records, suspects, known)
-        # A verdict speaks the language it was judged in: in another, the file is judged again.
-        lacking = {path: (kind, stamp) for path, kind, stamp in self.db.execute(
-            f"SELECT path, kind, stamp FROM files WHERE {among} AND "
-            + ("checked IS NOT ?" if judge else "NOT described"), [*names, *([language] if judge else [])])}
+        # A verdict speaks the language it was judged in: in another, the file is judged again. (Each
+        # condition asked apart, through an index: most days no row lacks anything, and a scan of every
+        # row would make each command grow with the years of records.)
+        if judge:
+            lacking_where = [("checked IS NULL", []), ("checked < ?", [language]), ("checked > ?", [language])]
+        else:
+            lacking_where = [("NOT described", [])]
+        lacking = {path: (kind, stamp) for where, parameters in lacking_where for path, kind, stamp in
+                   self.db.execute(f"SELECT path, kind, stamp FROM files WHERE {among} AND {where}",
+                                   [*names, *parameters])}
         for relative, _, _ in changed:
             lacking.pop(relative, None)
         for relative in gone:
@@ -328,6 +339,14 @@ class Index:
         for path, kind, readable, due, first_at, last_at, finished, facts in self.db.execute(query, parameters):
             yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
                       json.loads(facts))
+
+    def paths(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[Path]:
+        """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order. Each is
+        asked apart, so that each can use an index where an `OR` of them would read every row."""
+        found: set[str] = set()
+        for where, parameters in conditions:
+            found.update(path for path, in self.db.execute(f"SELECT path FROM files WHERE {where}", parameters))
+        return sorted(self.records / path for path in found)
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
