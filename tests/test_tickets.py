@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import json
 import re
@@ -21,6 +22,9 @@ from typing import Any
 
 import pytest
 
+from csctl.models.base import Record
+from csctl.models.kinds import Kind
+from csctl.storage.store import Store
 from tests.conftest import NOW, Invoke
 from tests.desk import Desk as BaseDesk
 
@@ -447,6 +451,26 @@ def test_a_follow_up_is_linked_both_ways(desk: Desk) -> None:
     desk.refused("ticket", "new", "--kind", "requirement", "--channel", "phone", "--subject", "x",
                  "--follows", "nothing", who="wang", says="nothing")
     assert desk.tickets() == before
+    desk.clean(now=at("11-23", "11:05"))
+
+
+def test_a_follow_up_whose_origin_cannot_be_written_is_taken_back(desk: Desk,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    origin = _resolved_complaint(desk)
+    before, origin_text = desk.tickets(), desk.path(origin).read_bytes()
+    real_replace = Store.replace
+
+    def disk_full(self: Store, kind: Kind, path: Path, old: Record, new: Record) -> None:
+        if path.stem == origin:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_replace(self, kind, path, old, new)
+
+    monkeypatch.setattr(Store, "replace", disk_full)
+    desk.refused("ticket", "new", "--kind", "requirement", "--channel", "phone", "--subject", "希望增加分期付款",
+                 "--follows", origin, says="No space left on device", now=at("11-23", "11:05"))
+    assert desk.tickets() == before  # no follow-up left naming an origin that does not name it back
+    assert desk.path(origin).read_bytes() == origin_text
+    monkeypatch.undo()
     desk.clean(now=at("11-23", "11:05"))
 
 

@@ -340,7 +340,8 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
     """File a new ticket (taken at once by the actor when `taken`); a follow-up is linked both ways.
 
     Both records are built and checked before either is written, so a refusal
-    (an origin that is closed to links, a clock behind its history) writes nothing.
+    (an origin that is closed to links, a clock behind its history) writes nothing;
+    and if writing the origin's link fails, the new ticket is taken back.
     """
     if fields.get("customer") and fields.get("caller"):
         raise InvalidInput(msg("ticket.customer_or_caller"))
@@ -362,7 +363,11 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
             if store.file_new(TICKET, ticket):
                 break
         if linked is not None and origin_path is not None:
-            store.replace(TICKET, origin_path, *linked)
+            try:
+                store.replace(TICKET, origin_path, *linked)
+            except BaseException:
+                store.withdraw_new(TICKET, ticket)  # a follow-up its origin does not name is a broken link
+                raise
     return ticket
 
 

@@ -231,6 +231,13 @@ class Store:
         self.written.append(path)
         return True
 
+    def withdraw_new(self, kind: Kind, record: Record) -> None:
+        """Take back a record `file_new` just wrote, when a write that belongs with it failed; the caller
+        still holds the lock it was filed under."""
+        path = self.path_for(kind, record.id, record.created.date())
+        remove_durably(path)
+        self.written.remove(path)
+
     def create_named(self, kind: Kind, record: R) -> R:
         """File a record named by an outside number (a shop order); refuses an existing one."""
         with self.ledger.lock(exclusive=True, what=f"new {kind.name}"):
