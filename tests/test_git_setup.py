@@ -127,3 +127,24 @@ def test_pre_commit_hooks_file_runs_check_and_fmt(invoke: Invoke) -> None:
         program, *args = shlex.split(entry)
         assert program == "csctl"
         assert invoke(*args).exit_code == 0  # each entry is a working command (on a clean ledger)
+
+
+def test_a_machine_without_git_still_keeps_a_ledger(tmp_path: Path) -> None:
+    """No git on PATH: `init` makes the ledger without a repository, and commands work on it."""
+    import os
+    import sys
+
+    from tests.conftest import NOW, run_csctl
+
+    root = tmp_path / "ledger"
+    env = {"PATH": str(tmp_path / "no-git-here"), "HOME": str(tmp_path), "CSCTL_NOW": NOW,
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    made = run_csctl("init", str(root), "--admin", "adm", "--name", "管理员", env=env)
+    assert made.returncode == 0, made.stderr
+    assert not (root / ".git").exists()
+    env.update({"CSCTL_LEDGER": str(root), "CSCTL_AGENT": "adm"})
+    filed = run_csctl("ticket", "new", "--kind", "consultation", "--channel", "phone", "--subject", "询问余额", env=env)
+    assert filed.returncode == 0, filed.stderr
+    assert run_csctl("ticket", "show", filed.stdout.strip(), env=env).returncode == 0
+    checked = run_csctl("check", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

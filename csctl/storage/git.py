@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,9 +12,7 @@ if TYPE_CHECKING:
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
     import subprocess  # here: most commands never run git, and subprocess costs each ~1.5 ms to import
 
-    if shutil.which("git") is None:
-        return None
-    try:
+    try:  # no git installed: FileNotFoundError
         return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
