@@ -62,8 +62,14 @@ def add_limit(clock: Clockwork, start: dt.datetime, limit: Duration) -> dt.datet
 
 
 def earliest(clock: Clockwork, start: dt.datetime, limits: Sequence[Duration]) -> dt.datetime:
-    """The deadline of the strictest limit: a day and eight hours compare only on a calendar."""
-    return min(add_limit(clock, start, limit) for limit in limits)
+    """The deadline of the strictest limit: a day and eight hours compare only on a calendar.
+
+    A limit with no fewer days and no fewer seconds than another is never stricter on any clock (more
+    working days end later, and more seconds from a later start too), so it is not worked out.
+    """
+    return min(add_limit(clock, start, limit) for limit in limits
+               if not any(other.days <= limit.days and other.seconds <= limit.seconds and other != limit
+                          for other in limits))
 
 
 Pause = tuple[dt.datetime, dt.datetime | None]  # waiting on the customer: (from, until; None while it lasts)
@@ -96,19 +102,19 @@ class Timing:
     reopened: int
     now: dt.datetime
     assignee: str | None  # who holds the ticket after the history
+    # What the deadlines are worked out from.
     _clock: Clockwork = field(repr=False, compare=False)
-    _created: dt.datetime = field(repr=False)
-    _response_limits: tuple[Duration, ...] = field(repr=False)
-    _resolution_limits: tuple[Duration, ...] = field(repr=False)
+    _settings: TicketSettings = field(repr=False, compare=False)
+    _ticket: Ticket = field(repr=False, compare=False)
     _first_cycle: _Cycle = field(repr=False)
     _open_cycle: _Cycle | None = field(repr=False)  # the current cycle, while open and not waiting
     _callback_from: tuple[dt.datetime, Duration] | None = field(repr=False)
-    _stretches: tuple[tuple[dt.datetime, TicketStatus], ...] = field(repr=False)
+    _stretches: list[tuple[dt.datetime, TicketStatus]] = field(repr=False, compare=False)
     _status: TicketStatus = field(repr=False)
 
     @cached_property
     def response_due(self) -> dt.datetime:
-        return earliest(self._clock, self._created, self._response_limits)
+        return earliest(self._clock, self._ticket.created, self._limits("response"))
 
     @cached_property
     def first_resolution_due(self) -> dt.datetime:
@@ -141,7 +147,10 @@ class Timing:
         return self._leg_seconds[1]
 
     def _due(self, cycle: _Cycle) -> dt.datetime:
-        return _resolution_due(self._clock, cycle.start, self._resolution_limits, cycle.pauses, self.now)
+        return _resolution_due(self._clock, cycle.start, self._limits("resolution"), cycle.pauses, self.now)
+
+    def _limits(self, table: str) -> list[Duration]:
+        return self._settings.limits(table, self._ticket.kind.value, self._ticket.urgency.value)
 
     @property
     def response_met(self) -> bool | None:
@@ -256,14 +265,13 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
         now=now,
         assignee=state.assignee,
         _clock=clock,
-        _created=ticket.created,
-        _response_limits=tuple(settings.limits("response", kind, ticket.urgency.value)),
-        _resolution_limits=tuple(settings.limits("resolution", kind, ticket.urgency.value)),
+        _settings=settings,
+        _ticket=ticket,
         # Still in the first cycle: counted from intake, with the pauses of the cycle now running.
         _first_cycle=first_cycle or _Cycle(ticket.created, pauses),
         _open_cycle=_Cycle(cycle_start, pauses) if state.status in OPEN and not waiting_now else None,
         _callback_from=callback_from,
-        _stretches=tuple(stretches),
+        _stretches=stretches,
         _status=state.status,
     )
 
