@@ -36,7 +36,6 @@ _ZERO = dt.timedelta(0)
 _ONE_DAY = dt.timedelta(days=1)
 _ONE_WEEK = dt.timedelta(days=7)
 _SECOND = dt.timedelta(seconds=1)
-_UNSEEN = object()
 
 
 def _length(hours: Hours | None) -> dt.timedelta:
@@ -182,12 +181,13 @@ class WorkCalendar:
 
     def _bounds(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
         """The opening and closing of `day` as wall-clock times, or None for a day off."""
-        known = self._day_bounds.get(day, _UNSEEN)
-        if known is _UNSEEN:
+        try:
+            return self._day_bounds[day]
+        except KeyError:
             hours = self.hours_on(day)
-            known = self._day_bounds[day] = None if hours is None else (
+            bounds = self._day_bounds[day] = None if hours is None else (
                 dt.datetime.combine(day, hours[0]), dt.datetime.combine(day, hours[1]))
-        return known  # type: ignore[return-value]
+            return bounds
 
     def _overlap(self, day: dt.date, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         bounds = self._bounds(day)

@@ -219,17 +219,17 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
             cycle_pauses.append((event.at, None))
         elif before is TicketStatus.WAITING and status is not TicketStatus.WAITING:
             cycle_pauses[-1] = (cycle_pauses[-1][0], event.at)
-        if action == "resolved":
+        ends_cycle = action == "resolved" or (
+            action == "judged" and event.extras.get("verdict") == "invalid"  # explained, and closed
+        )
+        if ends_cycle:
             if first_resolved is None:
                 first_resolved, first_cycle = event.at, _Cycle(cycle_start, tuple(cycle_pauses))
             resolved_at = event.at
+        if action == "resolved":
             callback_agent = state.assignee
             callback_from = ((event.at, Duration.parse(settings.callback))
                              if kind in settings.callback_kinds else None)
-        elif action == "judged" and event.extras.get("verdict") == "invalid":  # explained, and closed
-            if first_resolved is None:
-                first_resolved, first_cycle = event.at, _Cycle(cycle_start, tuple(cycle_pauses))
-            resolved_at = event.at
         elif action == "callback":
             callbacks += 1
             outcome = event.extras.get("outcome")
