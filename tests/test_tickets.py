@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from csctl.errors import CsctlError
 from csctl.models.base import Record
 from csctl.models.kinds import Kind
 from csctl.storage.store import Store
@@ -471,6 +472,33 @@ def test_a_follow_up_whose_origin_cannot_be_written_is_taken_back(desk: Desk,
     assert desk.tickets() == before  # no follow-up left naming an origin that does not name it back
     assert desk.path(origin).read_bytes() == origin_text
     monkeypatch.undo()
+    desk.clean(now=at("11-23", "11:05"))
+
+
+def test_a_follow_up_whose_origin_was_written_but_not_synced_stays_linked(desk: Desk,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The origin's new bytes are in place when syncing its folder fails: taking the follow-up back then would
+    leave the origin naming a ticket that is not there."""
+    import csctl.storage.store as store_module
+
+    origin = _resolved_complaint(desk)
+    before = desk.tickets()
+    real_write = store_module.write_atomic
+
+    def unsynced(path: Path, data: bytes) -> None:
+        real_write(path, data)
+        if path.stem == origin:
+            raise CsctlError(f"{path}: written, but its folder could not be synced")
+
+    monkeypatch.setattr(store_module, "write_atomic", unsynced)
+    result = desk.run("ticket", "new", "--kind", "requirement", "--channel", "phone", "--subject", "希望增加分期付款",
+                      "--follows", origin, now=at("11-23", "11:05"))
+    assert result.exit_code == 2
+    assert "could not be synced" in result.stderr
+    monkeypatch.undo()
+    (followup,) = set(desk.tickets()) - set(before)
+    assert desk.file(origin)["followups"] == [followup.stem]
+    assert desk.file(followup.stem)["follows"] == origin
     desk.clean(now=at("11-23", "11:05"))
 
 

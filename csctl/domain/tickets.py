@@ -12,6 +12,7 @@ The moves are drawn in the README ("The life of a ticket").
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
 from csctl.domain.clock import Moment
 from csctl.domain.privacy import revealed_fields
-from csctl.errors import IllegalTransition, InvalidInput, NotFound, RecordError
+from csctl.errors import CsctlError, IllegalTransition, InvalidInput, NotFound, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry, LedgerConfig
@@ -366,9 +367,24 @@ def open_ticket(store: Store, actor: AgentEntry, when: Moment, fields: dict[str,
             try:
                 store.replace(TICKET, origin_path, *linked)
             except BaseException:
-                store.withdraw_new(TICKET, ticket)  # a follow-up its origin does not name is a broken link
+                _take_back_unless_linked(store, origin_path, ticket)
                 raise
     return ticket
+
+
+def _take_back_unless_linked(store: Store, origin_path: Path, followup: Ticket) -> None:
+    """After a failed write of the origin's link, take the follow-up back (one its origin does not name is a
+    broken link), unless the link reached the disk all the same: a folder that could not be synced after the
+    rename, or Ctrl-C between them, leaves both files standing and linked."""
+    try:
+        origin = store.load(TICKET, origin_path)
+        if isinstance(origin, Ticket) and followup.id in origin.followups:
+            return
+    except CsctlError:
+        pass  # not readable as the linked origin: the old one stands
+    # If this fails too, the failure the user must see is still the origin's; `check` names the link left.
+    with contextlib.suppress(CsctlError):
+        store.withdraw_new(TICKET, followup)
 
 
 def _at_event(err: IllegalTransition) -> str:

@@ -50,15 +50,16 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 10
+INDEX_VERSION = 11
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
 # Rows written at a time while files are read.
 WRITE_BATCH = 2000
 
+# The table that says which schema and context the rest was built for (created before it is read).
+META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,      -- relative to records/
     kind TEXT NOT NULL,
@@ -72,7 +73,8 @@ CREATE TABLE IF NOT EXISTS files (
                                           -- a file that does not read: the open ones hold those too)
     facts TEXT NOT NULL DEFAULT '{}',
     checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
-    record_id TEXT, problems TEXT, links TEXT  -- the verdict (see `Verdict`)
+    record_id TEXT, problems TEXT, links TEXT,  -- the verdict (see `Verdict`)
+    CHECK (readable = 1 OR finished = 0)  -- the selections of the open files find the unreadable with them
 );
 CREATE TABLE IF NOT EXISTS refs (path TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS files_due ON files (kind, due);
@@ -145,7 +147,7 @@ class Index:
         if cache is None:
             # A private database in a temporary file (""), not in memory: 500k rows need not fit in RAM.
             self.db = sqlite3.connect("", isolation_level=None)
-            self.db.executescript(SCHEMA)
+            self.db.execute(META_SCHEMA)
         else:
             cache.mkdir(parents=True, exist_ok=True)
             self.db = _open(cache)
@@ -160,6 +162,8 @@ class Index:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
+        else:
+            self.db.executescript(SCHEMA)  # (a no-op but for a table or index someone dropped)
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
@@ -344,12 +348,12 @@ class Index:
                       json.loads(facts))
 
     def paths(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[Path]:
-        """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order. Each is
-        asked apart, so that each can use an index where an `OR` of them would read every row."""
-        found: set[str] = set()
-        for where, parameters in conditions:
-            found.update(path for path, in self.db.execute(f"SELECT path FROM files WHERE {where}", parameters))
-        return sorted(self.records / path for path in found)
+        """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order. A UNION
+        of them, not an `OR`: each part can use its index where an `OR` would read every row (and one
+        statement sees one state of the index, as another command's refresh writes)."""
+        query = " UNION ".join(f"SELECT path FROM files WHERE {where}" for where, _ in conditions)
+        found = self.db.execute(query, [value for _, parameters in conditions for value in parameters])
+        return sorted(self.records / path for path, in found)
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
@@ -419,12 +423,13 @@ def _open(cache: Path) -> sqlite3.Connection:
         db = sqlite3.connect(cache / INDEX_NAME, timeout=30, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
+        db.execute(META_SCHEMA)
+        db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
     except sqlite3.DatabaseError:
         # A damaged index is only a cache: start it again.
         discard(cache)
         db = sqlite3.connect(cache / INDEX_NAME, timeout=30, isolation_level=None)
-        db.executescript(SCHEMA)
+        db.execute(META_SCHEMA)
     return db
 
 

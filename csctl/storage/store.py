@@ -235,8 +235,8 @@ class Store:
         """Take back a record `file_new` just wrote, when a write that belongs with it failed; the caller
         still holds the lock it was filed under."""
         path = self.path_for(kind, record.id, record.created.date())
+        self.written.remove(path)  # first: if the removal fails, autocommit must not commit the file alone
         remove_durably(path)
-        self.written.remove(path)
 
     def create_named(self, kind: Kind, record: R) -> R:
         """File a record named by an outside number (a shop order); refuses an existing one."""
