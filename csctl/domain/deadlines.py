@@ -83,7 +83,8 @@ class _Cycle:
     pauses: tuple[Pause, ...]
 
 
-@dataclass(frozen=True)
+# Not compared (eq=False): a Timing's deadlines come from limits it holds but does not compare.
+@dataclass(frozen=True, eq=False)
 class Timing:
     """Where a ticket stands against its deadlines at `now`.
 

@@ -100,7 +100,7 @@ class TicketFigures:
         return mean(self.satisfaction)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Standing:
     """Where a ticket stood against its first deadline when a period ended."""
 
