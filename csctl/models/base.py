@@ -139,7 +139,8 @@ class Model(BaseModel):
 
 
 _NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
-# Values an event keeps as read (most of them): checked by their exact type, the rest one by one below.
+# Values an event keeps as read (most of them), told by their exact type; the rest are checked one by one
+# below. (A list's items are not checked yet: a float or a table inside one still validates.)
 _PLAIN_VALUES = frozenset({str, int, bool, list})
 
 
