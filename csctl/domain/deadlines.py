@@ -26,6 +26,7 @@ from typing import Protocol
 
 from csctl.domain.calendar import WorkCalendar
 from csctl.domain.tickets import OPEN, RESPONSES, Derived, apply_event
+from csctl.models.base import Event
 from csctl.models.config import Duration, LedgerConfig, TicketSettings
 from csctl.models.records import CallbackOutcome, Ticket, TicketStatus
 
@@ -191,6 +192,11 @@ class Timing:
         return self.resolution_due or self.callback_due
 
 
+def ends_cycle(event: Event) -> bool:
+    """A resolution, or a complaint judged invalid (explained, and closed): the end of a resolution cycle."""
+    return event.action == "resolved" or (event.action == "judged" and event.extras.get("verdict") == "invalid")
+
+
 def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
     kind = ticket.kind.value
     # Status after each event, to know which leg each stretch of time belongs to.
@@ -220,10 +226,7 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
             cycle_pauses.append((event.at, None))
         elif before is TicketStatus.WAITING and status is not TicketStatus.WAITING:
             cycle_pauses[-1] = (cycle_pauses[-1][0], event.at)
-        ends_cycle = action == "resolved" or (
-            action == "judged" and event.extras.get("verdict") == "invalid"  # explained, and closed
-        )
-        if ends_cycle:
+        if ends_cycle(event):
             if first_resolved is None:
                 first_resolved, first_cycle = event.at, _Cycle(cycle_start, tuple(cycle_pauses))
             resolved_at = event.at

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from csctl.domain import remittances as remit_flow
-from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
+from csctl.domain.deadlines import Clockwork, Timing, clockwork, ends_cycle, timing
 from csctl.models.base import Event
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
@@ -173,16 +173,11 @@ class Standings:
         known = self._known.get(key)
         if known is None:
             start, _ = window.like(ticket.created)
-            first_end = next((e.at for e in ticket.events if _ends_first_cycle(e)), None)
+            first_end = next((e.at for e in ticket.events if ends_cycle(e)), None)
             stood = None if first_end is not None and first_end < start else standing(
                 ticket, self.config, self.clock, window)
             known = self._known[key] = (ticket, stood)
         return known[1]
-
-
-def _ends_first_cycle(event: Event) -> bool:
-    """The event `timing` takes for the end of a cycle: a resolution, or a complaint judged invalid."""
-    return event.action == "resolved" or (event.action == "judged" and event.extras.get("verdict") == Verdict.INVALID)
 
 
 def _closes(event: Event) -> bool:
