@@ -7,7 +7,8 @@ work. The seed hours are Mon–Fri 08:30–17:00 and Sat–Sun 08:30–16:00 (se
 hours. `official_days` reads the State Council dates from the optional
 `chinese_calendar` package so `csctl.toml` can be filled in for a year.
 
-Pure functions, no I/O. Time is measured on the wall clock of the calendar's
+No I/O; a calendar answers a question the same way each time (it remembers
+what it worked out per date). Time is measured on the wall clock of the calendar's
 zone (Asia/Shanghai has no daylight saving; elsewhere a clock change inside
 opening hours is not counted): a day open 08:30–17:00 always holds 8.5 hours.
 Spans are summed per day, whole weeks at a time, so a deadline years away
