@@ -278,6 +278,18 @@ def test_check_names_a_naive_datetime(invoke: Invoke, make_record: MakeRecord, l
     checked(invoke, ledger, f"{where}:10: events.0.at: a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
 
 
+@pytest.mark.parametrize(("value", "message"), [
+    ('[1.5, "2.00"]', "amounts.0: numbers with a fraction must be strings (money)"),
+    ('["2.00", { yuan = 2 }]', "amounts.1: an event value cannot be a table"),
+    ('[["2.00"]]', "amounts.0: an event list holds single values, not lists"),
+], ids=["float", "table", "nested list"])
+def test_check_names_a_bad_value_inside_an_event_list(
+    value: str, message: str, invoke: Invoke, make_record: MakeRecord, ledger: Path
+) -> None:
+    where = edit(make_record("ticket", **ISSUE), 'action = "created"\n', f'action = "created"\namounts = {value}\n')
+    checked(invoke, ledger, f"{where}:9: events.0: {message}")
+
+
 def test_check_names_an_id_that_does_not_match_the_file(
     invoke: Invoke, make_record: MakeRecord, ledger: Path
 ) -> None:

@@ -139,9 +139,24 @@ class Model(BaseModel):
 
 
 _NO_EXTRAS: Mapping[str, Any] = MappingProxyType({})
-# Values an event keeps as read (most of them), told by their exact type; the rest are checked one by one
-# below. (A list's items are not checked yet: a float or a table inside one still validates.)
-_PLAIN_VALUES = frozenset({str, int, bool, list})
+# Values an event keeps as read (most of them), told by their exact type; the rest go through `_event_scalar`.
+_PLAIN_VALUES = frozenset({str, int, bool})
+
+
+def _event_scalar(key: str, value: Any) -> Any:
+    """A value an event may hold, as it is stored: a float or a table is refused, a time keeps whole
+    seconds in a fixed offset, money is its text."""
+    if isinstance(value, float):
+        raise ValueError(f"{key}: numbers with a fraction must be strings (money)")
+    if isinstance(value, dict):
+        raise ValueError(f"{key}: an event value cannot be a table")
+    if isinstance(value, list):
+        raise ValueError(f"{key}: an event list holds single values, not lists")
+    if isinstance(value, dt.datetime):
+        return _normalize_stamp(value)
+    if isinstance(value, Decimal):
+        return format_money(parse_money(value))
+    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -177,15 +192,14 @@ class Event(BaseModel):
                 raise ValueError(f"event key {key!r} must be letters, digits, - or _")
             if type(value) in _PLAIN_VALUES:
                 continue
-            if isinstance(value, float):
-                raise ValueError(f"{key}: numbers with a fraction must be strings (money)")
-            if isinstance(value, dict):
-                raise ValueError(f"{key}: an event value cannot be a table")
-            if isinstance(value, dt.datetime):
-                self.__pydantic_extra__[key] = _normalize_stamp(value)  # type: ignore[index]
-            elif isinstance(value, Decimal):
-                # Money in an event is stored as its text, as everywhere: "288.00".
-                self.__pydantic_extra__[key] = format_money(parse_money(value))  # type: ignore[index]
+            if type(value) is list:
+                if not all(type(item) in _PLAIN_VALUES for item in value):
+                    self.__pydantic_extra__[key] = [  # type: ignore[index]
+                        _event_scalar(f"{key}.{index}", item) for index, item in enumerate(value)]
+                continue
+            checked = _event_scalar(key, value)
+            if checked is not value:
+                self.__pydantic_extra__[key] = checked  # type: ignore[index]
         return self
 
     @property
