@@ -93,7 +93,8 @@ ACTIONS = st.from_regex(r"[a-z][a-z0-9_.-]{0,15}", fullmatch=True)
 EXTRA_KEYS = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True).filter(lambda k: k not in Event.FIXED_KEYS)
 EXTRA_VALUES = st.one_of(
     texts(), INT64, MONEY, st.booleans(), st.dates(), STAMPS, st.lists(texts(), max_size=3),
-    st.lists(INT64, max_size=3), st.lists(st.one_of(texts(), INT64, MONEY, st.booleans(), st.dates(), STAMPS), max_size=3),
+    st.lists(INT64, max_size=3),
+    st.lists(st.one_of(texts(), INT64, MONEY, st.booleans(), st.dates(), STAMPS), max_size=3),
 )
 
 
