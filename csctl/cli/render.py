@@ -99,16 +99,18 @@ def table_text(headers: list[str], body: list[list[str]], *, markdown: bool) -> 
     return table
 
 
-# A table of plain text (one line a cell; ASCII and the CJK characters Chinese is written in) is laid
-# out here, exactly as tabulate lays it out: importing tabulate and wcwidth would cost the command
-# ~16 ms. Anything else (a line break, an emoji, a control or combining character) goes to tabulate.
+# A table of plain text (one line a cell; ASCII, the CJK characters Chinese is written in, a report's
+# sparklines) is laid out here, exactly as tabulate lays it out: importing tabulate and wcwidth would
+# cost the command ~16 ms. Anything else (a line break, an emoji, a control or combining character)
+# goes to tabulate.
 # (first, last, display width) of the plain characters beyond ASCII, in order: the width is
 # wcwidth's (tabulate's measure), as tests/test_startup.py checks for every one of them.
 _PLAIN_RANGES = (
     (0x00A5, 0x00A5, 1), (0x00A7, 0x00A7, 1), (0x00B7, 0x00B7, 1), (0x00D7, 0x00D7, 1), (0x2013, 0x2014, 1),
     (0x2018, 0x2019, 1), (0x201C, 0x201D, 1), (0x2026, 0x2026, 1), (0x2160, 0x216B, 1), (0x2190, 0x2199, 1),
-    (0x2212, 0x2212, 1), (0x2460, 0x2473, 1), (0x3000, 0x3029, 2), (0x3030, 0x303E, 2), (0x3041, 0x3096, 2),
-    (0x30A0, 0x30FF, 2), (0x3400, 0x4DB5, 2), (0x4E00, 0x9FA5, 2), (0xFF01, 0xFF60, 2), (0xFFE0, 0xFFE6, 2),
+    (0x2212, 0x2212, 1), (0x2460, 0x2473, 1), (0x2581, 0x2588, 1), (0x3000, 0x3029, 2), (0x3030, 0x303E, 2),
+    (0x3041, 0x3096, 2), (0x30A0, 0x30FF, 2), (0x3400, 0x4DB5, 2), (0x4E00, 0x9FA5, 2), (0xFF01, 0xFF60, 2),
+    (0xFFE0, 0xFFE6, 2),
 )
 _PLAIN_STARTS = [first for first, _, _ in _PLAIN_RANGES]
 

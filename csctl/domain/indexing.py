@@ -170,13 +170,16 @@ def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> li
                         (kind.name,)))
 
 
-def active(index: Index, kind: Kind, start: dt.datetime, end: dt.datetime) -> list[Path]:
-    """Files a period's figures may count: begun before its end, and moved since its start or not finished.
-    Unreadable files come too, so that the reader says it left them out."""
-    return index.paths(("kind = ? AND last_at >= ? AND first_at < ?", (kind.name, int(start.timestamp()),
-                                                                         int(end.timestamp()))),
-                       ("kind = ? AND finished = 0 AND (readable = 0 OR first_at < ?)",
-                        (kind.name, int(end.timestamp()))))
+def active(index: Index, kind: Kind, periods: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[Path]:
+    """Files the figures of periods (each [start, end)) may count: begun before a period's end, and moved
+    since its start or not finished. Unreadable files come too, so that the reader says it left them out."""
+    conditions: list[tuple[str, tuple[Any, ...]]] = []
+    for start, end in periods:
+        conditions.append(("kind = ? AND last_at >= ? AND first_at < ?",
+                           (kind.name, int(start.timestamp()), int(end.timestamp()))))
+        conditions.append(("kind = ? AND finished = 0 AND (readable = 0 OR first_at < ?)",
+                           (kind.name, int(end.timestamp()))))
+    return index.paths(*conditions)
 
 
 def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt.datetime | None) -> list[Path]:

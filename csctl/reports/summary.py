@@ -59,14 +59,10 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
     """The records the report of `periods` reads: every one, or with the index only those the periods'
     figures may count (`csctl.domain.indexing.active`: the same answer, fewer files)."""
     tz = store.ledger.config.tz
+    bounds = [period.bounds(tz) for period in periods]
 
     def chosen(kind: Kind) -> list[Path] | None:
-        if index is None:
-            return None
-        paths: set[Path] = set()
-        for period in periods:
-            paths.update(indexing.active(index, kind, *period.bounds(tz)))
-        return sorted(paths)
+        return None if index is None else indexing.active(index, kind, bounds)
 
     with store.ledger.lock(exclusive=False, what="report"):
         tickets, broken = readable_tickets(store, chosen(TICKET))
