@@ -332,6 +332,34 @@ def test_git_tells_which_files_changed_and_the_answers_stay_the_same(demo: Path,
         same(args)
 
 
+def test_git_is_asked_about_the_folders_a_command_reads_and_no_edit_is_lost(demo: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command on remittances asks `git status` about `remittances/` alone (git stats only those files);
+    a ticket edited meanwhile is still seen by the next command that reads tickets."""
+    from csctl.storage import worktree
+
+    same_answers(demo)  # the index has seen HEAD for every kind
+    asked: list[tuple[str, ...]] = []
+    run_git = worktree._git
+
+    def recording(folder: Path, *args: str) -> bytes | None:
+        if args[0] == "status":
+            asked.append(args[args.index("--") + 1:])
+        return run_git(folder, *args)
+
+    monkeypatch.setattr(worktree, "_git", recording)
+    edited = records(demo, "tickets")[0]
+    edited.write_text(edited.read_text(encoding="utf-8").replace('status = "', 'status = "x', 1), encoding="utf-8")
+    remittance_question = ("remit", "list", "--open", "--format", "json")
+    assert ask(demo, remittance_question, index=True) == ask(demo, remittance_question, index=False)
+    assert asked == [("remittances",)]
+    for args, folders in [(("ticket", "list", "--open", "--format", "json"), ("tickets",)),
+                          (("check", "--format", "json"), (".",))]:  # check reads every kind
+        asked.clear()
+        assert ask(demo, args, index=True) == ask(demo, args, index=False), args
+        assert asked == [folders], args
+
+
 def test_a_verdict_kept_in_one_language_is_judged_again_in_another(demo: Path) -> None:
     env = {"CSCTL_LEDGER": str(demo), "CSCTL_NOW": NOW}
     broken = records(demo, "tickets")[2]

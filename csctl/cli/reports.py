@@ -13,7 +13,7 @@ from csctl.cli.render import FORMATS, Column, Sheet, display, emit, rows_text, s
 from csctl.i18n import msg
 from csctl.reports import periods
 from csctl.reports.periods import Period
-from csctl.reports.summary import Report, Section, build, read_sources
+from csctl.reports.summary import REPORTED_KINDS, Report, Section, build, read_sources
 
 REPORT_FORMATS = (*FORMATS, "xlsx", "html")
 
@@ -35,7 +35,7 @@ def _output_options(function: Callable[..., None]) -> Callable[..., None]:
 def _run(app: App, name: str, period: Period, style: str, output: str | None) -> None:
     compared = [period, period.previous()] if name in ("weekly", "monthly") else [period]
     with app.ledger.lock(exclusive=False, what="report"):
-        sources = read_sources(app.store, app.index, compared)
+        sources = read_sources(app.store, app.index_of(*REPORTED_KINDS), compared)
     for kind_name, broken in sources.broken.items():
         app.skipped(kind_name, broken)
     result = build(name, period, sources, app.ledger.config)

@@ -298,7 +298,7 @@ def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> list[Ticket]:
     with app.ledger.lock(exclusive=False, what="tickets"):
         paths = None
         if wanted.statuses or wanted.open_only or wanted.overdue:
-            index = app.index
+            index = app.index_of(TICKET)
             if index is not None:
                 finished = [] if wanted.open_only else [s.value for s in wanted.statuses if s not in flow.OPEN]
                 paths = indexing.ticket_candidates(index, finished, now if wanted.overdue else None)

@@ -40,6 +40,8 @@ from csctl.storage.index import Index
 from csctl.storage.store import Store
 
 SPARKS = "▁▂▃▄▅▆▇█"
+# The kinds whose files the index selects for a report (knowledge entries are read by the IDs cited).
+REPORTED_KINDS = (TICKET, REMITTANCE, REMARK)
 
 
 @dataclass

@@ -182,7 +182,8 @@ class Index:
         among = f"kind IN ({','.join('?' * len(chosen))})"
         names = [k.name for k in chosen]
         looked = time.time_ns()
-        view = worktree.look(self.records) if self.kept else None
+        # Git is asked about the folders of `kinds` alone; every folder when all are asked.
+        view = worktree.look(self.records, [k.folder for k in chosen] if kinds else ()) if self.kept else None
         before = self._worktree_state(chosen)
         suspects = self._suspects(chosen, view, before)
         if suspects is None:  # every file, by its stat
