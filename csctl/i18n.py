@@ -416,6 +416,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # the index and progress (issue 8)
     "index.reading": ("更新索引", "indexing"),
     "check.reading": ("检查记录", "checking"),
+    "records.reading": ("读取{kind}", "reading records: {kind}"),
     # reports (issue 7)
     "r.title.daily": ("{team} 日报 {label}", "{team} daily report {label}"),
     "r.title.weekly": ("{team} 周报 {label}", "{team} weekly report {label}"),

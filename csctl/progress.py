@@ -15,3 +15,8 @@ SHOWN_FROM = 2000
 
 def quiet(items: Sequence[Any], label: str) -> AbstractContextManager[Iterable[Any]]:
     return nullcontext(items)
+
+
+def shown(progress: Progress, items: Sequence[Any], label: str) -> AbstractContextManager[Iterable[Any]]:
+    """`progress` over `items` when there are enough of them for a bar to be read, else the items."""
+    return (progress if len(items) >= SHOWN_FROM else quiet)(items, label)

@@ -199,6 +199,21 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
         assert report.files > 40
         assert "checking" in terminal.getvalue()
         assert "100%" in terminal.getvalue()
+    # A report (or a listing) reading many record files: a bar for each kind it reads, on a terminal only.
+    from csctl import progress
+    from csctl.reports import periods
+    from csctl.reports.summary import read_sources
+
+    monkeypatch.setattr(progress, "SHOWN_FROM", 1)
+    month = [periods.month("2026-11", when.date())]
+    for shown in (True, False):
+        terminal = Terminal() if shown else io.StringIO()
+        monkeypatch.setattr("sys.stderr", terminal)
+        sources = read_sources(Store(Ledger(demo), context.progress_bar()), None, month)
+        assert sources.tickets
+        bars = terminal.getvalue()
+        assert ("reading records: ticket" in bars and "reading records: remittance" in bars and "100%" in bars
+                if shown else bars == "")
 
 
 def test_a_balance_chain_is_followed_through_the_index_as_through_the_files(demo: Path) -> None:

@@ -51,7 +51,7 @@ class App:
     def store(self) -> Store:
         from csctl.storage.store import Store  # record models load only for commands on records
 
-        return Store(self.ledger)
+        return Store(self.ledger, progress_bar())
 
     @cached_property
     def actor(self) -> AgentEntry:

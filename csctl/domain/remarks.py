@@ -193,8 +193,8 @@ def readable_remark_files(store: Store, paths: Iterable[Path] | None = None
     must not blind the alerts)."""
     good: list[tuple[RemarkFile, Path]] = []
     bad: list[RecordError] = []
-    with store.ledger.lock(exclusive=False, what="remarks"):
-        for path in (p for _, p in store.iter_paths([REMARK])) if paths is None else paths:
+    with store.reading(REMARK, paths) as each:
+        for path in each:
             try:
                 record = store.load(REMARK, path)
             except RecordError as err:

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +23,7 @@ from csctl.errors import CsctlError, InvalidInput, NotFound, RecordError
 from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.kinds import KIND_BY_FOLDER, KIND_BY_PREFIX, Kind
+from csctl.progress import Progress, quiet, shown
 from csctl.storage import ids
 from csctl.storage.atomic import create_exclusive, remove_durably, remove_stale_temps, write_atomic
 from csctl.storage.ledger import Ledger
@@ -98,8 +100,10 @@ def read_text(path: Path) -> str:
 
 
 class Store:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, progress: Progress = quiet) -> None:
         self.ledger = ledger
+        # How a read of many files shows that it is under way (a bar on a terminal; nothing elsewhere).
+        self.progress = progress
         # Folders cleared of a killed writer's temp files by this command (once each is enough).
         self._swept: set[Path] = set()
 
@@ -192,8 +196,8 @@ class Store:
         alerts cron relies on. Under the shared lock, so no half-done change is seen."""
         good: list[R] = []
         bad: list[RecordError] = []
-        with self.ledger.lock(exclusive=False, what=kind.folder):
-            for path in (p for _, p in self.iter_paths([kind])) if paths is None else paths:
+        with self.reading(kind, paths) as each:
+            for path in each:
                 try:
                     record = self.load(kind, path)
                     assert isinstance(record, model)
@@ -201,6 +205,15 @@ class Store:
                 except RecordError as err:
                     bad.append(err)
         return good, bad
+
+    @contextmanager
+    def reading(self, kind: Kind, paths: Iterable[Path] | None = None) -> Iterator[Iterable[Path]]:
+        """The files of `kind` (or `paths`) to read one by one, under the shared lock (no half-done change
+        is seen), with a bar on a terminal when there are many: a report or a listing may read thousands."""
+        with self.ledger.lock(exclusive=False, what=kind.folder):
+            chosen = [p for _, p in self.iter_paths([kind])] if paths is None else list(paths)
+            with shown(self.progress, chosen, msg("records.reading", kind=msg(f"kind.{kind.name}"))) as each:
+                yield each
 
     def read(self, kind: Kind, record_id: str) -> Record:
         return self.load(kind, self.find(kind, record_id))
