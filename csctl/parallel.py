@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from csctl.progress import SHOWN_FROM, Progress, quiet
+from csctl.progress import Progress, quiet, shown
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,9 +34,8 @@ def map_in_processes(function: Callable[[T], R], items: Sequence[T], jobs: int, 
     they come, so the caller's own work (writing them down) overlaps the workers'."""
     import multiprocessing  # here: most commands never read enough to start a pool
 
-    show = progress if len(items) >= SHOWN_FROM else quiet
     if jobs < 2 or len(items) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        with show(items, label) as each:
+        with shown(progress, items, label) as each:
             yield from (function(item) for item in each)
         return
     global _WORK
@@ -45,7 +44,8 @@ def map_in_processes(function: Callable[[T], R], items: Sequence[T], jobs: int, 
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_leave_interrupts_to_the_parent) as pool:
             results = pool.imap(_run_chunk, chunks)
-            with show(chunks, label) as each_chunk:
+            # The bar counts chunks; a read worth a pool is long enough for one (PARALLEL_FROM >= SHOWN_FROM).
+            with progress(chunks, label) as each_chunk:
                 for _ in each_chunk:
                     yield from next(results)
     finally:

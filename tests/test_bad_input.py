@@ -282,7 +282,8 @@ def test_check_names_a_naive_datetime(invoke: Invoke, make_record: MakeRecord, l
     ('[1.5, "2.00"]', "amounts.0: numbers with a fraction must be strings (money)"),
     ('["2.00", { yuan = 2 }]', "amounts.1: an event value cannot be a table"),
     ('[["2.00"]]', "amounts.0: an event list holds single values, not lists"),
-], ids=["float", "table", "nested list"])
+    ("[2026-11-23T09:30:00]", "amounts.0: a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00"),
+], ids=["float", "table", "nested list", "time without offset"])
 def test_check_names_a_bad_value_inside_an_event_list(
     value: str, message: str, invoke: Invoke, make_record: MakeRecord, ledger: Path
 ) -> None:

@@ -7,6 +7,7 @@ a fresh index says.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import shutil
 import sqlite3
@@ -177,7 +178,7 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     import io
 
-    from csctl import parallel
+    from csctl import progress
     from csctl.cli import context
     from csctl.domain import integrity
     from csctl.progress import quiet
@@ -188,7 +189,7 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(parallel, "SHOWN_FROM", 1)
+    monkeypatch.setattr(progress, "SHOWN_FROM", 1)
     assert context.progress_bar() is quiet  # pytest's stderr is no terminal
     when = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
     for index in (True, False):
@@ -200,11 +201,9 @@ def test_long_loops_show_a_bar_on_a_terminal_and_nothing_elsewhere(demo: Path, m
         assert "checking" in terminal.getvalue()
         assert "100%" in terminal.getvalue()
     # A report (or a listing) reading many record files: a bar for each kind it reads, on a terminal only.
-    from csctl import progress
     from csctl.reports import periods
     from csctl.reports.summary import read_sources
 
-    monkeypatch.setattr(progress, "SHOWN_FROM", 1)
     month = [periods.month("2026-11", when.date())]
     for shown in (True, False):
         terminal = Terminal() if shown else io.StringIO()
@@ -232,7 +231,7 @@ def test_check_and_the_readers_each_read_a_file_once_and_keep_each_others_part(d
     alternating them (a pre-commit hook and cron) reads nothing twice."""
     import io
 
-    from csctl import parallel
+    from csctl import progress
     from csctl.domain import indexing, integrity
     from csctl.storage.ledger import Ledger
     from csctl.storage.store import Store
@@ -241,7 +240,7 @@ def test_check_and_the_readers_each_read_a_file_once_and_keep_each_others_part(d
         def isatty(self) -> bool:
             return True
 
-    monkeypatch.setattr(parallel, "SHOWN_FROM", 1)
+    monkeypatch.setattr(progress, "SHOWN_FROM", 1)
     when = dt.datetime(2026, 11, 23, 12, 30, tzinfo=dt.UTC)
 
     def read_by(command: str) -> str:
@@ -363,9 +362,18 @@ def test_git_is_asked_about_the_folders_a_command_reads_and_no_edit_is_lost(demo
         return run_git(folder, *args)
 
     monkeypatch.setattr(worktree, "_git", recording)
+    remittance_question = ("remit", "list", "--open", "--format", "json")
+    assert ask(demo, remittance_question, index=True) == ask(demo, remittance_question, index=False)
+    assert asked == [("remittances",)]
+    # A ticket edited and committed (git status no longer lists it; its mtime an hour old, so no racy doubt):
+    # only the HEAD the tickets' rows were last seen with tells the next ticket command to read it again.
     edited = records(demo, "tickets")[0]
     edited.write_text(edited.read_text(encoding="utf-8").replace('status = "', 'status = "x', 1), encoding="utf-8")
-    remittance_question = ("remit", "list", "--open", "--format", "json")
+    hour_ago = edited.stat().st_mtime - 3600
+    os.utime(edited, (hour_ago, hour_ago))
+    git(demo, "add", "-A")
+    git(demo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "a ticket edited")
+    asked.clear()
     assert ask(demo, remittance_question, index=True) == ask(demo, remittance_question, index=False)
     assert asked == [("remittances",)]
     for args, folders in [(("ticket", "list", "--open", "--format", "json"), ("tickets",)),

@@ -152,10 +152,13 @@ def _event_scalar(key: str, value: Any) -> Any:
         raise ValueError(f"{key}: an event value cannot be a table")
     if isinstance(value, list):
         raise ValueError(f"{key}: an event list holds single values, not lists")
-    if isinstance(value, dt.datetime):
-        return _normalize_stamp(value)
-    if isinstance(value, Decimal):
-        return format_money(parse_money(value))
+    try:
+        if isinstance(value, dt.datetime):
+            return _normalize_stamp(value)
+        if isinstance(value, Decimal):
+            return format_money(parse_money(value))
+    except ValueError as err:
+        raise ValueError(f"{key}: {err}") from None
     return value
 
 
