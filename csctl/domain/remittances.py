@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -392,7 +393,14 @@ class RegisterRow:
     paid: Decimal
     status: RemittanceStatus  # as the day left it
     actions: list[str]  # what happened that day, in order
-    digest: str  # the remittance as the day left it
+    # What the digest is worked out from, when first asked: a review signs digests, a report never reads them.
+    remittance: Remittance = field(repr=False, compare=False)
+    history: list[Event] = field(repr=False, compare=False)  # its events up to the period's end
+
+    @cached_property
+    def digest(self) -> str:
+        """The remittance as the day left it."""
+        return _digest(self.remittance, self.history)
 
     @property
     def difference(self) -> Decimal:
@@ -441,7 +449,7 @@ def activity_rows(remits: Iterable[Remittance], start: dt.datetime, end: dt.date
         rows.append(RegisterRow(
             id=remit.id, created=remit.created, buyer=remit.buyer, agent=remit.agent, items=items_text(remit.items),
             amount=remit.amount, paid=sum((p.amount for p in state.payments), ZERO),
-            status=state.status, actions=[e.action for e in today], digest=_digest(remit, until),
+            status=state.status, actions=[e.action for e in today], remittance=remit, history=until,
         ))
     return sorted(rows, key=lambda r: (r.created, r.id))
 
