@@ -13,7 +13,6 @@ index stats every file itself.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,6 @@ class Worktree:
 def _git(folder: Path, *args: str) -> bytes | None:
     import subprocess  # here: only the index asks git, and only when it has one to keep
 
-    if shutil.which("git") is None:
-        return None
     try:
         # With its optional lock, as a plain `git status`: git writes back what it learnt of changed stat
         # data (after a copy, a touch), where without it every later status would hash every such file
