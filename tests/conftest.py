@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from click.testing import CliRunner, Result
 from csctl.cli.main import cli
 
 NOW = "2026-11-23T09:30:00+08:00"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +91,15 @@ def run_csctl(*args: str, cwd: Path | None = None, env: dict[str, str] | None = 
     full = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "csctl", *args], cwd=cwd, env=full,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def copy_demo(root: Path) -> Path:
+    """A copy of the demo ledger at the repository's root (settings, records, templates) in `root`."""
+    root.mkdir()
+    for name in ("csctl.toml", "records", "templates"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    return root
 
 
 def snapshot(root: Path) -> dict[str, str]:

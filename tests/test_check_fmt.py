@@ -6,17 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import Invoke, run_csctl, snapshot
+from tests.conftest import Invoke, copy_demo, run_csctl, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_the_demo_ledger_is_clean_and_canonical(tmp_path: Path) -> None:
-    demo = tmp_path / "demo"
-    demo.mkdir()
-    for name in ("csctl.toml", "records", "templates"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, demo / name)
+    demo = copy_demo(tmp_path / "demo")
     result = run_csctl("--lang", "en", "check", cwd=demo)
     assert result.returncode == 0, result.stdout
     # The one warning the demo shows on purpose: a buyer who paid 8 yuan short, awaiting verification.

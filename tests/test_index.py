@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from csctl.cli.main import cli
+from tests.conftest import copy_demo
 
-REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-11-23T12:30:00+08:00"
 QUESTIONS = [
     ("alerts", "--format", "json"),
@@ -44,11 +44,7 @@ def git(root: Path, *args: str) -> str:
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
     """A copy of the demo ledger (every kind and state), as a git repository."""
-    root = tmp_path / "demo"
-    root.mkdir()
-    for name in ("csctl.toml", "records", "templates"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    root = copy_demo(tmp_path / "demo")
     git(root, "init", "-q")
     git(root, "add", ".")
     git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "demo")

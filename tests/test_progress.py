@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +13,15 @@ import pytest
 
 from csctl.progress import SHOWN_FROM
 from csctl.storage import ids
+from tests.conftest import copy_demo
 
-REPO = Path(__file__).resolve().parents[1]
 NOW = "2026-11-23T12:30:00+08:00"
 
 
 @pytest.fixture
 def many_tickets(tmp_path: Path) -> Path:
     """The demo ledger with enough tickets of 2026-11-20 for a bar: copies of one, each under its own ID."""
-    root = tmp_path / "desk"
-    root.mkdir()
-    for name in ("csctl.toml", "records", "templates"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    root = copy_demo(tmp_path / "desk")
     folder = root / "records" / "tickets" / "2026" / "11"
     model = next(path for path in sorted(folder.glob("T-261120-*.toml")))
     text = model.read_text(encoding="utf-8")
