@@ -515,3 +515,21 @@ def test_a_days_questions_read_the_rows_they_need_not_every_row(demo: Path, monk
             wide = [step for step in plan if step.startswith("SCAN files") or (
                 step.endswith("(kind=?)") and not any(f"INDEX {partial} " in step for partial in PARTIAL_INDEXES))]
             assert wide == [], (question, plan)
+
+
+def test_a_ticket_whose_brief_json_cannot_carry_is_read_from_its_file(demo: Path) -> None:
+    """A report counts each ticket by the brief the index keeps of it. Where a key the figures walk holds
+    a value JSON cannot carry (a time), the index keeps no brief and the report reads that file: the
+    answer stays the one without an index."""
+    args = ("report", "monthly", "--month", "2026-11", "--format", "json")
+    before = ask(demo, args, index=True)
+    path = demo / "records" / "tickets" / "2026" / "11" / "T-261118-P73M3.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[events]]\nat = 2026-11-18T17:00:00+08:00\nby = "wang"\n'
+                    'action = "linked"\nfollowup = 2026-11-19T09:00:00+08:00\n', encoding="utf-8")
+    assert ask(demo, args, index=True) == before  # (a link moves no figure)
+    assert ask(demo, args, index=False) == before
+    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
+        kept = dict(db.execute("SELECT path, brief IS NOT NULL FROM files WHERE kind = 'ticket' AND readable"))
+    assert kept.pop("tickets/2026/11/T-261118-P73M3.toml") == 0
+    assert kept
+    assert set(kept.values()) == {1}

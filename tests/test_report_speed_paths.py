@@ -3,8 +3,9 @@
 The working calendar keeps what it learns about each date; a Timing works its deadlines out when
 read; `earliest` skips limits no stricter than another; a report judges each ticket once per
 period (`Standings`) and not at all when its first cycle ended before the period; events are
-compared with a period in their own fixed offset (`Window`). Each is checked here against a
-straightforward computation on random inputs.
+compared with a period in their own fixed offset (`Window`); the figures count a ticket's brief, as the
+index keeps it, not the ticket. Each is checked here against a straightforward computation on random
+inputs.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from csctl.domain.briefs import TicketBrief, brief_of, decode, encode
 from csctl.domain.calendar import WorkCalendar, official_days
-from csctl.domain.deadlines import Clockwork, WallClock, add_limit, earliest, timing
+from csctl.domain.deadlines import Clockwork, WallClock, add_limit, clockwork, earliest, timing
 from csctl.domain.tickets import MOVES, Derived, apply_event, replay
 from csctl.models.base import Event
 from csctl.models.config import CalendarSettings, Duration, LedgerConfig
@@ -261,6 +263,14 @@ PERIODS = [periods.month(m, TODAY) for m in ("2026-09", "2026-10", "2026-11")] +
     periods.week(w, TODAY) for w in ("2026-W40", "2026-W44")] + [periods.day("2026-10-08", TODAY)]
 
 
+def brief(ticket: Ticket) -> TicketBrief:
+    """The ticket as a report counts it with an index: its brief, through the text the index keeps."""
+    made = brief_of(ticket, timing(ticket, CONFIG.tickets, clockwork(CONFIG), ticket.created))
+    text = encode(made)
+    assert text is not None
+    return decode(text)
+
+
 def _read_everything(t: Any, names: list[str]) -> dict[str, Any]:
     return {name: getattr(t, name) for name in names}
 
@@ -294,13 +304,50 @@ def _counts(stood: Any, window: Window) -> bool:
     return bool(stood.resolved_in or stood.missing or open_late)
 
 
+@settings(max_examples=200, deadline=None)
+@given(ticket=tickets(), later=st.timedeltas(dt.timedelta(0), dt.timedelta(days=30)),
+       count=st.sampled_from(["working", "calendar"]))
+def test_a_brief_is_timed_as_its_ticket_and_reads_back_as_written(ticket: Ticket, later: dt.timedelta,
+                                                                  count: str) -> None:
+    clock = clockwork(CONFIG, count)
+    made = brief_of(ticket, timing(ticket, CONFIG.tickets, clock, ticket.created))
+    text = encode(made)
+    assert text is not None
+    assert decode(text) == made
+    # Each time in one `timezone` object per offset, as the records' own: they compare as wall-clock times.
+    assert {id(e.at.tzinfo) for e in decode(text).events} == {id(ticket.events[0].at.tzinfo)}
+    now = ticket.events[-1].at + later
+    plain = _read_everything(timing(ticket, CONFIG.tickets, clock, now), TIMING_FIELDS)
+    assert _read_everything(timing(made, CONFIG.tickets, clock, now), TIMING_FIELDS) == plain
+    kept = _read_everything(timing(made, CONFIG.tickets, clock, now, made.first_due), TIMING_FIELDS)
+    assert kept == plain
+
+
+@settings(max_examples=300, deadline=None)
+@given(ticket=tickets(), period=st.sampled_from(PERIODS))
+def test_a_brief_stands_at_a_periods_end_as_the_ticket_cut_there(ticket: Ticket, period: Period) -> None:
+    window = Window(*period.bounds(CONFIG.tz))
+    stood = standing(brief(ticket), CONFIG, clockwork(CONFIG), window)
+    before = [e for e in ticket.events if e.at < window.end]
+    if not before:
+        assert stood is None
+        return
+    cut = ticket.model_copy(update={"events": before})
+    plain = timing(cut, CONFIG.tickets, clockwork(CONFIG), window.end)
+    assert stood is not None
+    fields = ["first_resolved_at", "first_resolution_due", "resolution_met", "resolution_running", "waiting",
+              "assignee"]
+    assert _read_everything(stood.timing, fields) == _read_everything(plain, fields)
+
+
 @settings(max_examples=300, deadline=None)
 @given(ticket=tickets(), period=st.sampled_from(PERIODS))
 def test_judging_once_a_period_agrees_with_judging_afresh(ticket: Ticket, period: Period) -> None:
     window = Window(*period.bounds(CONFIG.tz))
     standings = Standings(CONFIG)
-    judged = standings.judged(ticket, window)
-    afresh = standing(ticket, CONFIG, WorkCalendar.from_settings(CONFIG.calendar, CONFIG.tz), window)
+    counted = brief(ticket)
+    judged = standings.judged(counted, window)
+    afresh = standing(counted, CONFIG, WorkCalendar.from_settings(CONFIG.calendar, CONFIG.tz), window)
     if judged is None:
         # Nothing had happened, or the first cycle ended before the period: it moves no figure.
         assert afresh is None or not _counts(afresh, window)
@@ -310,7 +357,7 @@ def test_judging_once_a_period_agrees_with_judging_afresh(ticket: Ticket, period
         assert (judged.resolved_in, judged.missing, judged.assignee) == (afresh.resolved_in, afresh.missing,
                                                                          afresh.assignee)
         assert _read_everything(judged.timing, fields) == _read_everything(afresh.timing, fields)
-    assert standings.judged(ticket, window) is judged
+    assert standings.judged(counted, window) is judged
     if afresh is not None:
         # The holder at the period's end is the one the history before it replays to.
         before = [e for e in ticket.events if e.at < window.end]
@@ -331,11 +378,11 @@ def _plain(value: Any) -> Any:
 class Forgetful(Standings):
     """Judges every ticket afresh each time it is asked: the plain path."""
 
-    def judged(self, ticket: Ticket, window: Window) -> Standing | None:
+    def judged(self, ticket: TicketBrief, window: Window) -> Standing | None:
         return Standings(self.config, self.clock).judged(ticket, window)
 
 
-def _figures(tickets_: list[Ticket], period: Period, standings: Standings) -> dict[str, Any]:
+def _figures(tickets_: list[TicketBrief], period: Period, standings: Standings) -> dict[str, Any]:
     figures = ticket_figures(tickets_, period, CONFIG, standings)
     rows = agent_rows(tickets_, [], [], period, CONFIG, standings)
     return {"tickets": _plain(figures), "agents": _plain(rows)}
@@ -348,7 +395,7 @@ def _figures(tickets_: list[Ticket], period: Period, standings: Standings) -> di
 def test_figures_sharing_one_standings_are_the_figures_each_worked_out_alone(ids: list[str],
                                                                             data: st.DataObject) -> None:
     # Drawn IDs repeat: copies of one ticket in two files are judged each on its own history.
-    drawn = [data.draw(tickets(ticket_id)) for ticket_id in ids]
+    drawn = [brief(data.draw(tickets(ticket_id))) for ticket_id in ids]
     shared = Standings(CONFIG)
     for period in PERIODS:
         assert _figures(drawn, period, shared) == _figures(drawn, period, Forgetful(CONFIG))

@@ -25,10 +25,24 @@ from functools import cached_property
 from typing import Protocol
 
 from csctl.domain.calendar import WorkCalendar
-from csctl.domain.tickets import OPEN, RESPONSES, Derived, apply_event
-from csctl.models.base import Event
+from csctl.domain.tickets import OPEN, RESPONSES, Derived, EventView, apply_event
 from csctl.models.config import Duration, LedgerConfig, TicketSettings
-from csctl.models.records import CallbackOutcome, Ticket, TicketStatus
+from csctl.models.records import CallbackOutcome, TicketKind, TicketStatus, Urgency
+
+
+class History(Protocol):
+    """What the deadlines read of a ticket: a stored `Ticket`, or a `TicketBrief` of a report."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> TicketKind: ...
+    @property
+    def urgency(self) -> Urgency: ...
+    @property
+    def created(self) -> dt.datetime: ...
+    @property
+    def events(self) -> Sequence[EventView]: ...
 
 
 class Clockwork(Protocol):
@@ -107,8 +121,9 @@ class Timing:
     # What the deadlines are worked out from.
     _clock: Clockwork = field(repr=False, compare=False)
     _settings: TicketSettings = field(repr=False, compare=False)
-    _ticket: Ticket = field(repr=False, compare=False)
+    _ticket: History = field(repr=False, compare=False)
     _first_cycle: _Cycle = field(repr=False)
+    _first_due: dt.datetime | None = field(repr=False)  # given, once the first cycle ended
     _open_cycle: _Cycle | None = field(repr=False)  # the current cycle, while open and not waiting
     _callback_from: tuple[dt.datetime, Duration] | None = field(repr=False)
     _stretches: list[tuple[dt.datetime, TicketStatus]] = field(repr=False, compare=False)
@@ -120,7 +135,7 @@ class Timing:
 
     @cached_property
     def first_resolution_due(self) -> dt.datetime:
-        return self._due(self._first_cycle)
+        return self._first_due or self._due(self._first_cycle)
 
     @cached_property
     def resolution_due(self) -> dt.datetime | None:
@@ -192,12 +207,16 @@ class Timing:
         return self.resolution_due or self.callback_due
 
 
-def ends_cycle(event: Event) -> bool:
+def ends_cycle(event: EventView) -> bool:
     """A resolution, or a complaint judged invalid (explained, and closed): the end of a resolution cycle."""
     return event.action == "resolved" or (event.action == "judged" and event.extras.get("verdict") == "invalid")
 
 
-def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
+def timing(ticket: History, settings: TicketSettings, clock: Clockwork, now: dt.datetime,
+           first_due: dt.datetime | None = None) -> Timing:
+    """Where `ticket` stands at `now`. `first_due`: the first resolution's deadline as already worked out
+    from this same history (a report's brief keeps it), taken when the history shows the first cycle
+    ended: from then on that deadline depends on the first cycle alone, not on `now`."""
     kind = ticket.kind.value
     # Status after each event, to know which leg each stretch of time belongs to.
     state = Derived()
@@ -273,6 +292,7 @@ def timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork, now: dt.d
         _ticket=ticket,
         # Still in the first cycle: counted from intake, with the pauses of the cycle now running.
         _first_cycle=first_cycle or _Cycle(ticket.created, pauses),
+        _first_due=first_due if first_cycle is not None else None,
         _open_cycle=_Cycle(cycle_start, pauses) if state.status in OPEN and not waiting_now else None,
         _callback_from=callback_from,
         _stretches=stretches,

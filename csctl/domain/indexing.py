@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from csctl import __version__
+from csctl.domain import briefs
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import clockwork, timing
@@ -124,7 +125,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
-                         extra={"status": record.status.value})
+                         extra={"status": record.status.value}, brief=briefs.encode(briefs.brief_of(record, t)))
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
             differs = paid and remit_flow.paid_total(record) != record.amount
@@ -170,16 +171,17 @@ def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> li
                         (kind.name,)))
 
 
-def active(index: Index, kind: Kind, periods: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[Path]:
-    """Files the figures of periods (each [start, end)) may count: begun before a period's end, and moved
-    since its start or not finished. Unreadable files come too, so that the reader says it left them out."""
+def active(kind: Kind, periods: Iterable[tuple[dt.datetime, dt.datetime]]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The conditions (for `Index.paths` or `Index.briefs`) of the files the figures of periods (each
+    [start, end)) may count: begun before a period's end, and moved since its start or not finished.
+    Unreadable files come too, so that the reader says it left them out."""
     conditions: list[tuple[str, tuple[Any, ...]]] = []
     for start, end in periods:
         conditions.append(("kind = ? AND last_at >= ? AND first_at < ?",
                            (kind.name, int(start.timestamp()), int(end.timestamp()))))
         conditions.append(("kind = ? AND finished = 0 AND (readable = 0 OR first_at < ?)",
                            (kind.name, int(end.timestamp()))))
-    return index.paths(*conditions)
+    return conditions
 
 
 def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt.datetime | None) -> list[Path]:

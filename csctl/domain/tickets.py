@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
@@ -69,6 +69,24 @@ CHOICES: dict[str, frozenset[Any]] = {
 
 # Events that answer the customer: the first of them after intake is the first response.
 RESPONSES = frozenset({"noted", "judged", "transferred", "waiting", "resolved", "callback"})
+# The event keys a walk of a history reads (`apply_event`, the deadlines, a report's figures): a report's
+# brief of a ticket keeps these and no others (`csctl.domain.briefs`). A walk that reads another key
+# must add it here.
+WALKED_KEYS = frozenset({"verdict", "department", "to", "target", "outcome", "retry_by", "satisfaction", "kb",
+                         "followup", "field", "old_id", "new_id"})
+
+
+class EventView(Protocol):
+    """What a walk of a history reads of an event: a stored `Event`, or a `BriefEvent` of a report."""
+
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def by(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def extras(self) -> Mapping[str, Any]: ...
 
 
 @dataclass
@@ -117,7 +135,7 @@ def replay(ticket_id: str, kind: TicketKind, events: Iterable[Event]) -> Derived
     return state
 
 
-def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: Event) -> None:
+def apply_event(ticket_id: str, kind: TicketKind, state: Derived, event: EventView) -> None:
     extra = event.extras
     action = event.action
     if action == "judged":

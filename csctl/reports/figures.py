@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from csctl.domain import remittances as remit_flow
+from csctl.domain.briefs import TicketBrief
 from csctl.domain.deadlines import Clockwork, Timing, clockwork, ends_cycle, timing
-from csctl.models.base import Event
+from csctl.domain.tickets import EventView
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
     CallbackOutcome,
     Remark,
     Remittance,
     RemittanceStatus,
-    Ticket,
     TicketKind,
     TicketStatus,
     Verdict,
@@ -132,7 +132,7 @@ class Window:
         return bounds
 
 
-def standing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, window: Window) -> Standing | None:
+def standing(ticket: TicketBrief, config: LedgerConfig, clock: Clockwork, window: Window) -> Standing | None:
     """The ticket as the period's end found it (later events left out); None if nothing had happened yet.
 
     A complaint judged invalid is closed without a resolution: it neither meets nor misses a deadline.
@@ -141,8 +141,10 @@ def standing(ticket: Ticket, config: LedgerConfig, clock: Clockwork, window: Win
     before = [e for e in ticket.events if e.at < end]
     if not before:
         return None
-    snapshot = ticket if len(before) == len(ticket.events) else ticket.model_copy(update={"events": before})
-    t = timing(snapshot, config.tickets, clock, window.end)
+    if len(before) == len(ticket.events):  # the whole history: the first deadline the brief keeps is its own
+        t = timing(ticket, config.tickets, clock, window.end, ticket.first_due)
+    else:
+        t = timing(ticket._replace(events=tuple(before)), config.tickets, clock, window.end)
     if any(e.action == "judged" and e.extras.get("verdict") == Verdict.INVALID for e in before):
         return Standing(t, t.assignee, False, False)
     resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
@@ -163,9 +165,9 @@ class Standings:
         self.clock = clock or clockwork(config)
         # Keyed by the ticket object, which the entry keeps alive, so its id() names no other ticket
         # (two files may hold copies of one ticket ID).
-        self._known: dict[tuple[int, dt.datetime, dt.datetime], tuple[Ticket, Standing | None]] = {}
+        self._known: dict[tuple[int, dt.datetime, dt.datetime], tuple[TicketBrief, Standing | None]] = {}
 
-    def judged(self, ticket: Ticket, window: Window) -> Standing | None:
+    def judged(self, ticket: TicketBrief, window: Window) -> Standing | None:
         """The ticket's standing at the window's end, or None when its deadline tells nothing about the
         window: nothing had happened by its end, or its first cycle ended before its start (first
         resolved, or judged invalid: neither then met nor missed in the window, nor open and late at its end)."""
@@ -180,17 +182,17 @@ class Standings:
         return known[1]
 
 
-def _closes(event: Event) -> bool:
+def _closes(event: EventView) -> bool:
     return event.action == "closed" or (event.action == "judged" and event.extras.get("verdict") == Verdict.INVALID)
 
 
-def _reopens(event: Event) -> bool:
+def _reopens(event: EventView) -> bool:
     """Sends a resolved ticket back to work: a reopening, or a callback the customer rejected (重新处理)."""
     return event.action == "reopened" or (event.action == "callback" and not event.extras.get("retry_by")
                                           and event.extras.get("outcome") == CallbackOutcome.REJECTED)
 
 
-def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConfig,
+def ticket_figures(tickets: Iterable[TicketBrief], period: Period, config: LedgerConfig,
                    standings: Standings | None = None) -> TicketFigures:
     standings = standings or Standings(config)
     window = Window(*period.bounds(config.tz))
@@ -228,7 +230,7 @@ def ticket_figures(tickets: Iterable[Ticket], period: Period, config: LedgerConf
     return out
 
 
-def _judge_deadline(out: TicketFigures, ticket: Ticket, stood: Standing | None, end: dt.datetime) -> None:
+def _judge_deadline(out: TicketFigures, ticket: TicketBrief, stood: Standing | None, end: dt.datetime) -> None:
     if stood is None:
         return
     t = stood.timing
@@ -311,7 +313,7 @@ class AgentRow:
         return any((self.handled, self.callbacks, self.remarks, self.remittances, self.measured))
 
 
-def agent_rows(tickets: Iterable[Ticket], remits: Iterable[Remittance], remarks: Iterable[Remark],
+def agent_rows(tickets: Iterable[TicketBrief], remits: Iterable[Remittance], remarks: Iterable[Remark],
                period: Period, config: LedgerConfig, standings: Standings | None = None) -> list[AgentRow]:
     """One row per person on the roster who works cases (viewers left out), in roster order."""
     standings = standings or Standings(config)

@@ -17,12 +17,12 @@ from typing import Any
 from csctl.domain import indexing
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
-from csctl.domain.tickets import readable_tickets
+from csctl.domain.briefs import TicketBrief, ticket_briefs
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.config import LedgerConfig
 from csctl.models.kinds import KB, REMARK, REMITTANCE, TICKET, Kind
-from csctl.models.records import Channel, KbEntry, Remark, Remittance, Ticket, TicketKind
+from csctl.models.records import Channel, KbEntry, Remark, Remittance, TicketKind
 from csctl.reports.figures import (
     ZERO,
     AgentRow,
@@ -48,7 +48,7 @@ REPORTED_KINDS = (TICKET, REMITTANCE, REMARK)
 class Sources:
     """Every record a report reads, read once."""
 
-    tickets: list[Ticket]
+    tickets: list[TicketBrief]
     remittances: list[Remittance]
     remarks: list[Remark]
     refunds: list[remark_flow.Refund]
@@ -59,15 +59,17 @@ class Sources:
 
 def read_sources(store: Store, index: Index | None = None, periods: Iterable[Period] = ()) -> Sources:
     """The records the report of `periods` reads: every one, or with the index only those the periods'
-    figures may count (`csctl.domain.indexing.active`: the same answer, fewer files)."""
+    figures may count (`csctl.domain.indexing.active`: the same answer, fewer files), and of the tickets
+    the briefs the index keeps."""
     tz = store.ledger.config.tz
     bounds = [period.bounds(tz) for period in periods]
 
     def chosen(kind: Kind) -> list[Path] | None:
-        return None if index is None else indexing.active(index, kind, bounds)
+        return None if index is None else index.paths(*indexing.active(kind, bounds))
 
     with store.ledger.lock(exclusive=False, what="report"):
-        tickets, broken = readable_tickets(store, chosen(TICKET))
+        kept = None if index is None else index.briefs(*indexing.active(TICKET, bounds))
+        tickets, broken = ticket_briefs(store, kept)
         remits, broken_remits = remit_flow.readable_remittances(store, chosen(REMITTANCE))
         _shapes, remarks, broken_remarks = remark_flow.readable(store, chosen(REMARK))
         # The questions of the knowledge entries a resolution cites: those files, not the whole base.

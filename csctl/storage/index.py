@@ -50,7 +50,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 12
+INDEX_VERSION = 13
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS files (
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts (never
                                           -- a file that does not read: the open ones hold those too)
     facts TEXT NOT NULL DEFAULT '{}',
+    brief TEXT,                 -- what a report counts of the record, when it keeps one (see `Facts`)
     checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
     record_id TEXT, problems TEXT, links TEXT,  -- the verdict (see `Verdict`)
     CHECK (readable = 1 OR finished = 0)  -- the selections of the open files find the unreadable with them
@@ -100,6 +101,8 @@ class Facts:
     due: dt.datetime | None = None
     finished: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # What a report counts of the record, as text its reader decodes (None: the report reads the file).
+    brief: str | None = None
 
 
 class Verdict(NamedTuple):
@@ -349,15 +352,23 @@ class Index:
                       json.loads(facts))
 
     def paths(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[Path]:
-        """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order. A UNION
-        of them, not an `OR`: each part can use its index where an `OR` would read every row (and one
+        """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order."""
+        return [path for path, _ in self._union("path, NULL", conditions)]
+
+    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[Path, str | None]]:
+        """As `paths`, each file with the brief its row keeps (None: none, the reader reads the file)."""
+        return self._union("path, brief", conditions)
+
+    def _union(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[Path, Any]]:
+        """(file, the second of `columns`) of the rows meeting any of `conditions`, in the files' order. A
+        UNION of them, not an `OR`: each part can use its index where an `OR` would read every row (and one
         statement sees one state of the index, as another command's refresh writes)."""
-        query = " UNION ".join(f"SELECT path FROM files WHERE {where}" for where, _ in conditions)
+        query = " UNION ".join(f"SELECT {columns} FROM files WHERE {where}" for where, _ in conditions)
         found = self.db.execute(query, [value for _, parameters in conditions for value in parameters])
         # In the order of their Paths, ~3x cheaper: a PurePath compares its parts, and the paths the index
         # holds are normalized (from scandir and git, never `./` or `//`), so their parts are `split("/")`.
         # (Not plain text order: "-" and "." sort before "/".)
-        return [self.records / path for path in sorted((path for path, in found), key=lambda p: p.split("/"))]
+        return [(self.records / path, value) for path, value in sorted(found, key=lambda row: row[0].split("/"))]
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
@@ -450,17 +461,17 @@ def _stamp(path: Path) -> str:
     return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
 
 
-FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")
-NO_FACTS = (0, 0, None, None, None, 0, "{}")
+FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts", "brief")
+NO_FACTS = (0, 0, None, None, None, 0, "{}", None)
 VERDICT_COLUMNS = ("checked", "record_id", "problems", "links")
 NO_VERDICT = (None, None, None, None)
 
 
 def _facts_columns(facts: Facts | None) -> tuple[Any, ...]:
     if facts is None:
-        return 1, 0, None, None, None, 0, "{}"
+        return 1, 0, None, None, None, 0, "{}", None
     return (1, 1, _epoch(facts.due), _epoch(facts.first), _epoch(facts.last), int(facts.finished),
-            json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")))
+            json.dumps(facts.extra, ensure_ascii=False, separators=(",", ":")), facts.brief)
 
 
 def _verdict_columns(relative: str, verdict: Verdict | None,
