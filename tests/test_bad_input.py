@@ -278,6 +278,20 @@ def test_check_names_a_naive_datetime(invoke: Invoke, make_record: MakeRecord, l
     checked(invoke, ledger, f"{where}:10: events.0.at: a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
 
 
+@pytest.mark.parametrize("year", ["0001", "9999", "1899"])
+def test_check_names_a_time_outside_the_years_a_ledger_holds(year: str, invoke: Invoke, make_record: MakeRecord,
+                                                              ledger: Path) -> None:
+    # Without the bound, a year-1 time reached the deadlines and the index and stopped `alerts` and every
+    # report with an overflow.
+    where = edit(make_record("ticket", **ISSUE), "at = 2026-11-23T09:30:00+08:00", f"at = {year}-11-23T09:30:00+08:00")
+    checked(invoke, ledger, f"{where}:10: events.0.at: a time must fall in the years 1900 to 2999: "
+                            f"{year}-11-23T09:30:00+08:00")
+    for args, code in ((("alerts", "--format", "json"), 1), (("report", "monthly", "--month", "2026-11"), 0)):
+        result = invoke(*args)
+        assert result.exit_code == code, result.stderr
+        assert "internal error" not in result.stderr
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ('[1.5, "2.00"]', "amounts.0: numbers with a fraction must be strings (money)"),
     ('["2.00", { yuan = 2 }]', "amounts.1: an event value cannot be a table"),

@@ -74,8 +74,8 @@ def enum_keys(enum: Any) -> st.SearchStrategy[str]:
 OFFSETS = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
 STAMPS = st.builds(
     lambda naive, tz: naive.replace(tzinfo=tz),
-    # Away from the ends of datetime's range, where converting to UTC overflows.
-    st.datetimes(min_value=dt.datetime(1, 1, 3), max_value=dt.datetime(9999, 12, 29)),
+    # The years a stored time may fall in (`models.base.STAMP_YEARS`).
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2999, 12, 31, 23, 59, 59)),
     OFFSETS,
 )
 MONEY = st.decimals(

@@ -1,18 +1,21 @@
-"""A ticket's *brief*: what a report counts of it, small enough for the index to keep.
+"""*Briefs*: what a report counts of a ticket or a remark file, small enough for the index to keep.
 
-Why: a monthly report at 100k records counts ~4,600 tickets. Reading,
-validating and replaying each file costs ~80 µs; decoding its brief from the
-index ~15 µs (issue #8). So the index keeps a brief beside each readable
-ticket's facts, and a report reads a file only where the index keeps none.
+Why: a monthly report at 100k records counts ~4,600 tickets and ~1,700 remark
+files. Reading, validating and replaying a ticket's file costs ~80 µs,
+decoding its brief from the index ~15 µs (issue #8); a remark file's remarks
+are read back with their shapes once, when the index reads the file. So the
+index keeps a brief beside each readable file's facts, and a report reads a
+file only where the index keeps none.
 
-What: the fields the figures read; each event's time, author, action and the
-keys a walk of the history reads (`WALKED_KEYS`: the deadlines and the figures
-give the same answers on a brief as on the ticket); and the first
-resolution's deadline once the first cycle has ended, since from then on it
-no longer depends on the moment it is judged at.
+What, of a ticket: the fields the figures read; each event's time, author,
+action and the keys a walk of the history reads (`WALKED_KEYS`: the deadlines
+and the figures give the same answers on a brief as on the ticket); and the
+first resolution's deadline once the first cycle has ended, since from then on
+it no longer depends on the moment it is judged at. Of a remark file: each
+remark with its values as its shape reads them (`remarks.stored_remarks`).
 
-Truth: without an index a report makes its briefs from the files, by the
-same `brief_of`, so the answer never depends on the index.
+Truth: without an index a report makes the same things from the files, by the
+same functions, so the answer never depends on the index.
 """
 
 from __future__ import annotations
@@ -20,17 +23,22 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from csctl.domain.deadlines import Timing, clockwork, timing
+from csctl.domain.remark_shapes import Shapes
+from csctl.domain.remarks import Stored, stored_remarks
 from csctl.domain.tickets import WALKED_KEYS, replayable
 from csctl.errors import RecordError
-from csctl.models.base import fixed_zone
-from csctl.models.kinds import TICKET
-from csctl.models.records import Channel, Ticket, TicketKind, TicketStatus, Urgency
+from csctl.models.base import Record, fixed_zone
+from csctl.models.kinds import REMARK, TICKET, Kind
+from csctl.models.records import Channel, Remark, RemarkFile, Ticket, TicketKind, TicketStatus, Urgency
 from csctl.storage.store import Store
+
+T = TypeVar("T")
 
 
 class BriefEvent(NamedTuple):
@@ -110,24 +118,95 @@ def ticket_briefs(store: Store, kept: Iterable[tuple[Path, str | None]] | None =
                   ) -> tuple[list[TicketBrief], list[RecordError]]:
     """The briefs of every ticket, or of the files `kept` names (each with the brief the index keeps, or
     None), in that order; and what is wrong with the files that do not read or whose history does not
-    replay. A file is read where the index keeps no brief for it."""
+    replay."""
     config = store.ledger.config
     clock = clockwork(config)
+
+    def read(ticket: Record, path: Path) -> TicketBrief:
+        assert isinstance(ticket, Ticket)
+        replayable(ticket, path)
+        return brief_of(ticket, timing(ticket, config.tickets, clock, ticket.created))
+
+    return _gather(store, TICKET, kept, lambda text, _: decode(text), read)
+
+
+def remark_items(store: Store, shapes: Shapes, kept: Iterable[tuple[Path, str | None]] | None = None
+                 ) -> tuple[list[Stored], list[RecordError]]:
+    """Every stored remark (as `remarks.readable` reads them, oldest first) of every remark file or of the
+    files `kept` names, and what is wrong with the files that do not read."""
+
+    def read(record: Record, path: Path) -> list[Stored]:
+        assert isinstance(record, RemarkFile)
+        return stored_remarks([(record, path)], shapes)
+
+    per_file, broken = _gather(store, REMARK, kept, lambda text, path: decode_remarks(text, path, shapes), read)
+    return sorted((item for items in per_file for item in items),
+                  key=lambda s: (s.remark.at, s.order, s.index)), broken
+
+
+def _gather(store: Store, kind: Kind, kept: Iterable[tuple[Path, str | None]] | None,
+            decoded: Callable[[str, Path], T], read: Callable[[Record, Path], T]) -> tuple[list[T], list[RecordError]]:
+    """What a report takes of each file of `kind` (of every one, or of those `kept` names, in that order):
+    decoded from the brief the index keeps, else `read` from the file (a file that does not read, or that
+    `read` refuses with `RecordError`, is left out and said so)."""
     listed = None if kept is None else list(kept)
     unread = None if listed is None else [path for path, text in listed if text is None]
-    from_files: dict[Path, TicketBrief] = {}
+    from_files: dict[Path, T] = {}
     broken: list[RecordError] = []
-    with store.reading(TICKET, unread) as each:
+    with store.reading(kind, unread) as each:
         for path in each:
             try:
-                ticket = store.load(TICKET, path)
-                assert isinstance(ticket, Ticket)
-                replayable(ticket, path)
+                from_files[path] = read(store.load(kind, path), path)
             except RecordError as err:
                 broken.append(err)
-                continue
-            from_files[path] = brief_of(ticket, timing(ticket, config.tickets, clock, ticket.created))
     if listed is None:
         return list(from_files.values()), broken
-    return [decode(text) if text is not None else from_files[path] for path, text in listed
+    return [decoded(text, path) if text is not None else from_files[path] for path, text in listed
             if text is not None or path in from_files], broken
+
+
+# ----- remark files -------------------------------------------------------------------------------
+
+# Values a shape reads that JSON does not carry as such, by the tag they are kept with.
+_RETYPED: dict[type, tuple[str, Callable[[str], Any]]] = {
+    Decimal: ("yuan", Decimal), dt.date: ("date", dt.date.fromisoformat)}
+_RETYPE_BY_TAG = {tag: parse for tag, parse in _RETYPED.values()}
+
+
+def encode_remarks(items: list[Stored]) -> str | None:
+    """The stored remarks of one file (`stored_remarks`) as the index keeps them; None when a value is of a
+    type the brief does not carry."""
+    if not items:
+        return json.dumps([])
+    encoded = []
+    for item in items:
+        values: dict[str, Any] | None = None
+        retyped: dict[str, str] = {}
+        if item.values is not None:
+            values = {}
+            for name, value in item.values.items():
+                if type(value) in _RETYPED:
+                    tag, _ = _RETYPED[type(value)]
+                    values[name], retyped[name] = str(value), tag
+                elif _carried(value) or value is None:
+                    values[name] = value
+                else:
+                    return None
+        remark = item.remark
+        encoded.append([item.index, *_moment(remark.at), remark.by, remark.kind, remark.text, values, retyped])
+    first = items[0]
+    return json.dumps([first.order, first.buyer, encoded], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_remarks(text: str, path: Path, shapes: Shapes) -> list[Stored]:
+    found = json.loads(text)
+    if not found:
+        return []
+    order, buyer, encoded = found
+    out = []
+    for index, at, offset, by, kind, remark_text, values, retyped in encoded:
+        for name, tag in retyped.items():
+            values[name] = _RETYPE_BY_TAG[tag](values[name])
+        remark = Remark(at=_stamp(at, offset), by=by, kind=kind, text=remark_text)
+        out.append(Stored(order, buyer, index, path, remark, shapes.get(kind), values))
+    return out

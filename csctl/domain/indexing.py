@@ -145,7 +145,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
-            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
+            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer},
+                         brief=briefs.encode_remarks(items))
         if isinstance(record, RegisterReview):
             return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
         return Facts(first, last)

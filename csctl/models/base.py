@@ -107,11 +107,19 @@ def fixed_zone(offset: dt.timedelta) -> dt.timezone:
     return dt.timezone(offset)
 
 
+# The years a stored time may fall in: a year 1 or 9999 is a slip of the keyboard, and at the ends of
+# datetime's range a deadline or a conversion to another zone would overflow.
+STAMP_YEARS = (1900, 2999)
+
+
 def _normalize_stamp(value: dt.datetime) -> dt.datetime:
-    """Require an offset; keep whole seconds; use a plain `datetime.timezone` (picklable)."""
+    """Require an offset and a year in `STAMP_YEARS`; keep whole seconds; use a plain `datetime.timezone`
+    (picklable)."""
     offset = value.utcoffset()
     if offset is None:
         raise ValueError("a time must carry its offset, e.g. 2026-11-23T09:30:00+08:00")
+    if not STAMP_YEARS[0] <= value.year <= STAMP_YEARS[1]:
+        raise ValueError(f"a time must fall in the years {STAMP_YEARS[0]} to {STAMP_YEARS[1]}: {value.isoformat()}")
     # Built, not `replace`d: `replace` costs four times as much, and a ticket has a stamp per event.
     return dt.datetime(value.year, value.month, value.day, value.hour, value.minute, value.second, 0,
                        fixed_zone(offset))

@@ -17,7 +17,8 @@ from typing import Any
 from csctl.domain import indexing
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
-from csctl.domain.briefs import TicketBrief, ticket_briefs
+from csctl.domain.briefs import TicketBrief, remark_items, ticket_briefs
+from csctl.domain.remark_shapes import load_shapes
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.config import LedgerConfig
@@ -60,18 +61,20 @@ class Sources:
 def read_sources(store: Store, index: Index | None = None, periods: Iterable[Period] = ()) -> Sources:
     """The records the report of `periods` reads: every one, or with the index only those the periods'
     figures may count (`csctl.domain.indexing.active`: the same answer, fewer files), and of the tickets
-    the briefs the index keeps."""
+    and remark files the briefs the index keeps (`csctl.domain.briefs`)."""
     tz = store.ledger.config.tz
     bounds = [period.bounds(tz) for period in periods]
 
     def chosen(kind: Kind) -> list[Path] | None:
         return None if index is None else index.paths(*indexing.active(kind, bounds))
 
+    def kept(kind: Kind) -> list[tuple[Path, str | None]] | None:
+        return None if index is None else index.briefs(*indexing.active(kind, bounds))
+
     with store.ledger.lock(exclusive=False, what="report"):
-        kept = None if index is None else index.briefs(*indexing.active(TICKET, bounds))
-        tickets, broken = ticket_briefs(store, kept)
+        tickets, broken = ticket_briefs(store, kept(TICKET))
         remits, broken_remits = remit_flow.readable_remittances(store, chosen(REMITTANCE))
-        _shapes, remarks, broken_remarks = remark_flow.readable(store, chosen(REMARK))
+        remarks, broken_remarks = remark_items(store, load_shapes(store.ledger), kept(REMARK))
         # The questions of the knowledge entries a resolution cites: those files, not the whole base.
         cited = {kb for t in tickets for e in t.events if e.action == "resolved" for kb in e.extras.get("kb") or []}
         questions = {}
