@@ -9,10 +9,11 @@ file only where the index keeps none.
 
 What, of a ticket: the fields the figures read; each event's time, author,
 action and the keys a walk of the history reads (`WALKED_KEYS`: the deadlines
-and the figures give the same answers on a brief as on the ticket); and the
-first resolution's deadline once the first cycle has ended, since from then on
-it no longer depends on the moment it is judged at. Of a remark file: each
-remark with its values as its shape reads them (`remarks.stored_remarks`).
+and the figures give the same answers on a brief as on the ticket); and, once
+the first cycle has ended, where the whole history leaves the ticket
+(`Settled`): none of it depends on the moment a period's end judges it at, so
+it is worked out once, not walked again for each period. Of a remark file:
+each remark with its values as its shape reads them (`remarks.stored_remarks`).
 
 Truth: without an index a report makes the same things from the files, by the
 same functions, so the answer never depends on the index.
@@ -48,6 +49,21 @@ class BriefEvent(NamedTuple):
     extras: Mapping[str, Any]  # the `WALKED_KEYS` the event holds
 
 
+class Settled(NamedTuple):
+    """Where a whole history leaves a ticket whose first cycle ended: what a report judges it by at the end of
+    any period after its last event, none of it depending on that moment (so it is worked out once)."""
+
+    first_resolved_at: dt.datetime  # the end of the first cycle (a resolution, or a judgement as invalid)
+    first_resolution_due: dt.datetime
+    resolution_running: bool
+    waiting: bool
+    assignee: str | None
+
+    @property
+    def resolution_met(self) -> bool:
+        return self.first_resolved_at <= self.first_resolution_due
+
+
 class TicketBrief(NamedTuple):
     id: str
     kind: TicketKind
@@ -58,16 +74,29 @@ class TicketBrief(NamedTuple):
     status: TicketStatus
     created: dt.datetime
     events: tuple[BriefEvent, ...]
-    first_due: dt.datetime | None  # the first resolution's deadline, once the first cycle ended
+    settled: Settled | None  # None: the first cycle has not ended
+    # The first and last moments of its history, its creation included (a merged history is not in time
+    # order): a period that ends before the first or starts after the last can skip it.
+    earliest: dt.datetime
+    latest: dt.datetime
+
+
+def _brief(ticket_id: str, kind: TicketKind, urgency: Urgency, channel: Channel, region: str | None, subject: str,
+           status: TicketStatus, created: dt.datetime, events: tuple[BriefEvent, ...],
+           settled: Settled | None) -> TicketBrief:
+    moments = [created, *(e.at for e in events)]
+    return TicketBrief(ticket_id, kind, urgency, channel, region, subject, status, created, events, settled,
+                       min(moments), max(moments))
 
 
 def brief_of(ticket: Ticket, whole: Timing) -> TicketBrief:
     """The brief of a ticket whose history replays; `whole`: its timing over that whole history."""
     events = tuple(BriefEvent(e.at, e.by, e.action, {k: v for k, v in e.extras.items() if k in WALKED_KEYS})
                    for e in ticket.events)
-    first_due = whole.first_resolution_due if whole.first_resolved_at is not None else None
-    return TicketBrief(ticket.id, ticket.kind, ticket.urgency, ticket.channel, ticket.region, ticket.subject,
-                       ticket.status, ticket.created, events, first_due)
+    settled = None if whole.first_resolved_at is None else Settled(
+        whole.first_resolved_at, whole.first_resolution_due, whole.resolution_running, whole.waiting, whole.assignee)
+    return _brief(ticket.id, ticket.kind, ticket.urgency, ticket.channel, ticket.region, ticket.subject,
+                  ticket.status, ticket.created, events, settled)
 
 
 # JSON carries the walked values exactly (text, whole numbers, true/false, lists of them); a ticket holding
@@ -83,19 +112,24 @@ def encode(brief: TicketBrief) -> str | None:
     """The brief as the index keeps it (times as epoch seconds and offset); None when JSON cannot carry it."""
     if not all(_carried(value) for event in brief.events for value in event.extras.values()):
         return None
+    settled = brief.settled
     return json.dumps([brief.id, brief.kind.value, brief.urgency.value, brief.channel.value, brief.region,
                        brief.subject, brief.status.value, _moment(brief.created),
-                       None if brief.first_due is None else _moment(brief.first_due),
+                       None if settled is None else [*_moment(settled.first_resolved_at),
+                                                     *_moment(settled.first_resolution_due),
+                                                     settled.resolution_running, settled.waiting, settled.assignee],
                        [[*_moment(e.at), e.by, e.action, e.extras] for e in brief.events]],
                       ensure_ascii=False, separators=(",", ":"))
 
 
 def decode(text: str) -> TicketBrief:
-    (ticket_id, kind, urgency, channel, region, subject, status, created, first_due, events) = json.loads(text)
+    (ticket_id, kind, urgency, channel, region, subject, status, created, settled, events) = json.loads(text)
     walked = tuple(BriefEvent(_stamp(at, offset), by, action, extras) for at, offset, by, action, extras in events)
-    return TicketBrief(ticket_id, TicketKind(kind), Urgency(urgency), Channel(channel), region, subject,
-                       TicketStatus(status), _stamp(*created), walked,
-                       None if first_due is None else _stamp(*first_due))
+    if settled is not None:
+        resolved, resolved_offset, due, due_offset, running, waiting, assignee = settled
+        settled = Settled(_stamp(resolved, resolved_offset), _stamp(due, due_offset), running, waiting, assignee)
+    return _brief(ticket_id, TicketKind(kind), Urgency(urgency), Channel(channel), region, subject,
+                  TicketStatus(status), _stamp(*created), walked, settled)
 
 
 def _moment(moment: dt.datetime) -> tuple[int, int]:
@@ -114,11 +148,13 @@ def _stamp(epoch: int, offset: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, _zone(offset))
 
 
-def ticket_briefs(store: Store, kept: Iterable[tuple[Path, str | None]] | None = None
-                  ) -> tuple[list[TicketBrief], list[RecordError]]:
-    """The briefs of every ticket, or of the files `kept` names (each with the brief the index keeps, or
-    None), in that order; and what is wrong with the files that do not read or whose history does not
-    replay."""
+# Files named by their paths relative to `records/`, each with the brief the index keeps (None: none).
+Kept = Iterable[tuple[str, str | None]]
+
+
+def ticket_briefs(store: Store, kept: Kept | None = None) -> tuple[list[TicketBrief], list[RecordError]]:
+    """The briefs of every ticket, or of the files `kept` names, in that order; and what is wrong with the
+    files that do not read or whose history does not replay."""
     config = store.ledger.config
     clock = clockwork(config)
 
@@ -130,8 +166,7 @@ def ticket_briefs(store: Store, kept: Iterable[tuple[Path, str | None]] | None =
     return _gather(store, TICKET, kept, lambda text, _: decode(text), read)
 
 
-def remark_items(store: Store, shapes: Shapes, kept: Iterable[tuple[Path, str | None]] | None = None
-                 ) -> tuple[list[Stored], list[RecordError]]:
+def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None) -> tuple[list[Stored], list[RecordError]]:
     """Every stored remark (as `remarks.readable` reads them, oldest first) of every remark file or of the
     files `kept` names, and what is wrong with the files that do not read."""
 
@@ -139,30 +174,34 @@ def remark_items(store: Store, shapes: Shapes, kept: Iterable[tuple[Path, str | 
         assert isinstance(record, RemarkFile)
         return stored_remarks([(record, path)], shapes)
 
-    per_file, broken = _gather(store, REMARK, kept, lambda text, path: decode_remarks(text, path, shapes), read)
+    records = store.ledger.records
+    per_file, broken = _gather(store, REMARK, kept,
+                               lambda text, relative: decode_remarks(text, records / relative, shapes), read)
     return sorted((item for items in per_file for item in items),
                   key=lambda s: (s.remark.at, s.order, s.index)), broken
 
 
-def _gather(store: Store, kind: Kind, kept: Iterable[tuple[Path, str | None]] | None,
-            decoded: Callable[[str, Path], T], read: Callable[[Record, Path], T]) -> tuple[list[T], list[RecordError]]:
+def _gather(store: Store, kind: Kind, kept: Kept | None, decoded: Callable[[str, str], T],
+            read: Callable[[Record, Path], T]) -> tuple[list[T], list[RecordError]]:
     """What a report takes of each file of `kind` (of every one, or of those `kept` names, in that order):
-    decoded from the brief the index keeps, else `read` from the file (a file that does not read, or that
-    `read` refuses with `RecordError`, is left out and said so)."""
+    `decoded` from the brief the index keeps (with the file's relative path: most briefs need no Path,
+    and thousands of Paths cost a report ~20 ms), else `read` from the file (a file that does not read,
+    or that `read` refuses with `RecordError`, is left out and said so)."""
     listed = None if kept is None else list(kept)
-    unread = None if listed is None else [path for path, text in listed if text is None]
+    unread = None if listed is None else {relative: store.ledger.records / relative
+                                          for relative, text in listed if text is None}
     from_files: dict[Path, T] = {}
     broken: list[RecordError] = []
-    with store.reading(kind, unread) as each:
+    with store.reading(kind, None if unread is None else list(unread.values())) as each:
         for path in each:
             try:
                 from_files[path] = read(store.load(kind, path), path)
             except RecordError as err:
                 broken.append(err)
-    if listed is None:
+    if listed is None or unread is None:
         return list(from_files.values()), broken
-    return [decoded(text, path) if text is not None else from_files[path] for path, text in listed
-            if text is not None or path in from_files], broken
+    return [decoded(text, relative) if text is not None else from_files[unread[relative]]
+            for relative, text in listed if text is not None or unread[relative] in from_files], broken
 
 
 # ----- remark files -------------------------------------------------------------------------------

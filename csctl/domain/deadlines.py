@@ -123,7 +123,6 @@ class Timing:
     _settings: TicketSettings = field(repr=False, compare=False)
     _ticket: History = field(repr=False, compare=False)
     _first_cycle: _Cycle = field(repr=False)
-    _first_due: dt.datetime | None = field(repr=False)  # given, once the first cycle ended
     _open_cycle: _Cycle | None = field(repr=False)  # the current cycle, while open and not waiting
     _callback_from: tuple[dt.datetime, Duration] | None = field(repr=False)
     _stretches: list[tuple[dt.datetime, TicketStatus]] = field(repr=False, compare=False)
@@ -135,7 +134,7 @@ class Timing:
 
     @cached_property
     def first_resolution_due(self) -> dt.datetime:
-        return self._first_due or self._due(self._first_cycle)
+        return self._due(self._first_cycle)
 
     @cached_property
     def resolution_due(self) -> dt.datetime | None:
@@ -212,11 +211,7 @@ def ends_cycle(event: EventView) -> bool:
     return event.action == "resolved" or (event.action == "judged" and event.extras.get("verdict") == "invalid")
 
 
-def timing(ticket: History, settings: TicketSettings, clock: Clockwork, now: dt.datetime,
-           first_due: dt.datetime | None = None) -> Timing:
-    """Where `ticket` stands at `now`. `first_due`: the first resolution's deadline as already worked out
-    from this same history (a report's brief keeps it), taken when the history shows the first cycle
-    ended: from then on that deadline depends on the first cycle alone, not on `now`."""
+def timing(ticket: History, settings: TicketSettings, clock: Clockwork, now: dt.datetime) -> Timing:
     kind = ticket.kind.value
     # Status after each event, to know which leg each stretch of time belongs to.
     state = Derived()
@@ -292,7 +287,6 @@ def timing(ticket: History, settings: TicketSettings, clock: Clockwork, now: dt.
         _ticket=ticket,
         # Still in the first cycle: counted from intake, with the pauses of the cycle now running.
         _first_cycle=first_cycle or _Cycle(ticket.created, pauses),
-        _first_due=first_due if first_cycle is not None else None,
         _open_cycle=_Cycle(cycle_start, pauses) if state.status in OPEN and not waiting_now else None,
         _callback_from=callback_from,
         _stretches=stretches,

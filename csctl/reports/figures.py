@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from csctl.domain import remittances as remit_flow
-from csctl.domain.briefs import TicketBrief
-from csctl.domain.deadlines import Clockwork, Timing, clockwork, ends_cycle, timing
+from csctl.domain.briefs import Settled, TicketBrief
+from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
 from csctl.domain.tickets import EventView
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
@@ -104,7 +104,7 @@ class TicketFigures:
 class Standing:
     """Where a ticket stood against its first deadline when a period ended."""
 
-    timing: Timing
+    timing: Timing | Settled
     assignee: str | None  # as of the period's end, not now
     resolved_in: bool  # first resolved within the period
     missing: bool  # due within the period and still unresolved at its end
@@ -141,10 +141,13 @@ def standing(ticket: TicketBrief, config: LedgerConfig, clock: Clockwork, window
     before = [e for e in ticket.events if e.at < end]
     if not before:
         return None
-    if len(before) == len(ticket.events):  # the whole history: the first deadline the brief keeps is its own
-        t = timing(ticket, config.tickets, clock, window.end, ticket.first_due)
-    else:
+    t: Timing | Settled
+    if len(before) < len(ticket.events):
         t = timing(ticket._replace(events=tuple(before)), config.tickets, clock, window.end)
+    elif ticket.settled is not None:  # the whole history, its first cycle ended: worked out once, in the brief
+        t = ticket.settled
+    else:
+        t = timing(ticket, config.tickets, clock, window.end)
     if any(e.action == "judged" and e.extras.get("verdict") == Verdict.INVALID for e in before):
         return Standing(t, t.assignee, False, False)
     resolved_in = t.first_resolved_at is not None and start <= t.first_resolved_at < end
@@ -175,7 +178,7 @@ class Standings:
         known = self._known.get(key)
         if known is None:
             start, _ = window.like(ticket.created)
-            first_end = next((e.at for e in ticket.events if ends_cycle(e)), None)
+            first_end = None if ticket.settled is None else ticket.settled.first_resolved_at
             stood = None if first_end is not None and first_end < start else standing(
                 ticket, self.config, self.clock, window)
             known = self._known[key] = (ticket, stood)
@@ -199,8 +202,8 @@ def ticket_figures(tickets: Iterable[TicketBrief], period: Period, config: Ledge
     out = TicketFigures()
     for ticket in tickets:
         start, end = window.like(ticket.created)
-        if ticket.status in DONE and max(e.at for e in ticket.events) < start:
-            continue  # resolved or closed before the period: nothing to count, no deadline to judge
+        if ticket.earliest >= end or (ticket.status in DONE and ticket.latest < start):
+            continue  # begun after the period, or resolved or closed before it: nothing to count, no deadline to judge
         during = [e for e in ticket.events if start <= e.at < end]
         opened = start <= ticket.created < end
         resolved_by = [e.by for e in during if e.action == "resolved"]
@@ -325,6 +328,8 @@ def agent_rows(tickets: Iterable[TicketBrief], remits: Iterable[Remittance], rem
 
     for ticket in tickets:
         start, end = window.like(ticket.created)
+        if ticket.earliest >= end:
+            continue  # begun after the period: nothing to count, no deadline to judge
         resolver: str | None = None
         handled_here: set[str] = set()
         for event in ticket.events:

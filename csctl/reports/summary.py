@@ -68,7 +68,7 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
     def chosen(kind: Kind) -> list[Path] | None:
         return None if index is None else index.paths(*indexing.active(kind, bounds))
 
-    def kept(kind: Kind) -> list[tuple[Path, str | None]] | None:
+    def kept(kind: Kind) -> list[tuple[str, str | None]] | None:
         return None if index is None else index.briefs(*indexing.active(kind, bounds))
 
     with store.ledger.lock(exclusive=False, what="report"):

@@ -50,7 +50,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 14
+INDEX_VERSION = 15
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -353,14 +353,15 @@ class Index:
 
     def paths(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[Path]:
         """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order."""
-        return [path for path, _ in self._union("path, NULL", conditions)]
+        return [self.records / path for path, _ in self._union("path, NULL", conditions)]
 
-    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[Path, str | None]]:
-        """As `paths`, each file with the brief its row keeps (None: none, the reader reads the file)."""
+    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str | None]]:
+        """As `paths` (relative to `records/`), each file with the brief its row keeps (None: none, the
+        reader reads the file)."""
         return self._union("path, brief", conditions)
 
-    def _union(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[Path, Any]]:
-        """(file, the second of `columns`) of the rows meeting any of `conditions`, in the files' order. A
+    def _union(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[str, Any]]:
+        """(path, the second of `columns`) of the rows meeting any of `conditions`, in the files' order. A
         UNION of them, not an `OR`: each part can use its index where an `OR` would read every row (and one
         statement sees one state of the index, as another command's refresh writes)."""
         query = " UNION ".join(f"SELECT {columns} FROM files WHERE {where}" for where, _ in conditions)
@@ -368,7 +369,7 @@ class Index:
         # In the order of their Paths, ~3x cheaper: a PurePath compares its parts, and the paths the index
         # holds are normalized (from scandir and git, never `./` or `//`), so their parts are `split("/")`.
         # (Not plain text order: "-" and "." sort before "/".)
-        return [(self.records / path, value) for path, value in sorted(found, key=lambda row: row[0].split("/"))]
+        return sorted(found, key=lambda row: row[0].split("/"))
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
