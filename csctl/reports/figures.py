@@ -202,8 +202,8 @@ def ticket_figures(tickets: Iterable[TicketBrief], period: Period, config: Ledge
     out = TicketFigures()
     for ticket in tickets:
         start, end = window.like(ticket.created)
-        if ticket.earliest >= end or (ticket.status in DONE and ticket.latest < start):
-            continue  # begun after the period, or resolved or closed before it: nothing to count, no deadline to judge
+        if _untouched(ticket, start, end):
+            continue
         during = [e for e in ticket.events if start <= e.at < end]
         opened = start <= ticket.created < end
         resolved_by = [e.by for e in during if e.action == "resolved"]
@@ -231,6 +231,11 @@ def ticket_figures(tickets: Iterable[TicketBrief], period: Period, config: Ledge
                 out.kb_uses.update(event.extras.get("kb") or [])
         _judge_deadline(out, ticket, standings.judged(ticket, window), window.end)
     return out
+
+
+def _untouched(ticket: TicketBrief, start: dt.datetime, end: dt.datetime) -> bool:
+    """Begun after the period, or resolved or closed before it: nothing to count, no deadline to judge."""
+    return ticket.earliest >= end or (ticket.status in DONE and ticket.latest < start)
 
 
 def _judge_deadline(out: TicketFigures, ticket: TicketBrief, stood: Standing | None, end: dt.datetime) -> None:
@@ -328,8 +333,8 @@ def agent_rows(tickets: Iterable[TicketBrief], remits: Iterable[Remittance], rem
 
     for ticket in tickets:
         start, end = window.like(ticket.created)
-        if ticket.earliest >= end:
-            continue  # begun after the period: nothing to count, no deadline to judge
+        if _untouched(ticket, start, end):
+            continue
         resolver: str | None = None
         handled_here: set[str] = set()
         for event in ticket.events:
