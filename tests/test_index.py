@@ -12,6 +12,7 @@ import random
 import shutil
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -533,3 +534,23 @@ def test_a_ticket_whose_brief_json_cannot_carry_is_read_from_its_file(demo: Path
     assert kept.pop("tickets/2026/11/T-261118-P73M3.toml") == 0
     assert kept
     assert set(kept.values()) == {1}
+
+
+def test_a_brief_that_does_not_decode_costs_a_read_not_the_report(demo: Path) -> None:
+    """The index is only a cache: a damaged brief (a hand-edited or half-understood row) is passed over
+    and its file read."""
+    hour_ago = time.time() - 3600
+    for path in (demo / "records").rglob("*.toml"):  # not racy: the rows are trusted by their stamps
+        os.utime(path, (hour_ago, hour_ago))
+    args = ("report", "monthly", "--month", "2026-11", "--format", "json")
+    before = ask(demo, args, index=True)
+    damage = ("UPDATE files SET brief = CASE kind WHEN 'ticket' THEN '[\"T\", \"no such kind\"]' ELSE '{' END "
+              "WHERE brief IS NOT NULL AND kind IN ('ticket', 'remark')")
+    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
+        damaged = db.execute(damage).rowcount
+    assert damaged
+    assert ask(demo, args, index=True) == before
+    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:  # the rows were passed over, not rebuilt
+        still = db.execute("SELECT COUNT(*) FROM files WHERE brief IN ('{', '[\"T\", \"no such kind\"]')")
+        assert still.fetchone()[0] == damaged
+    assert ask(demo, args, index=False) == before

@@ -21,6 +21,7 @@ same functions, so the answer never depends on the index.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -29,14 +30,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from csctl.domain.deadlines import Timing, clockwork, timing
+from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
 from csctl.domain.remark_shapes import Shapes
 from csctl.domain.remarks import Stored, stored_remarks
 from csctl.domain.tickets import WALKED_KEYS, replayable
 from csctl.errors import RecordError
 from csctl.models.base import Record, fixed_zone
+from csctl.models.config import TicketSettings
 from csctl.models.kinds import REMARK, TICKET, Kind
 from csctl.models.records import Channel, Remark, RemarkFile, Ticket, TicketKind, TicketStatus, Urgency
+from csctl.storage.index import to_json
 from csctl.storage.store import Store
 
 T = TypeVar("T")
@@ -89,8 +92,13 @@ def _brief(ticket_id: str, kind: TicketKind, urgency: Urgency, channel: Channel,
                        min(moments), max(moments))
 
 
+def whole_timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork) -> Timing:
+    """A ticket's timing at its last event: its facts for the index and its brief are worked out from it."""
+    return timing(ticket, settings, clock, ticket.events[-1].at if ticket.events else ticket.created)
+
+
 def brief_of(ticket: Ticket, whole: Timing) -> TicketBrief:
-    """The brief of a ticket whose history replays; `whole`: its timing over that whole history."""
+    """The brief of a ticket whose history replays; `whole`: its `whole_timing`."""
     events = tuple(BriefEvent(e.at, e.by, e.action, {k: v for k, v in e.extras.items() if k in WALKED_KEYS})
                    for e in ticket.events)
     settled = None if whole.first_resolved_at is None else Settled(
@@ -113,13 +121,12 @@ def encode(brief: TicketBrief) -> str | None:
     if not all(_carried(value) for event in brief.events for value in event.extras.values()):
         return None
     settled = brief.settled
-    return json.dumps([brief.id, brief.kind.value, brief.urgency.value, brief.channel.value, brief.region,
+    return to_json([brief.id, brief.kind.value, brief.urgency.value, brief.channel.value, brief.region,
                        brief.subject, brief.status.value, _moment(brief.created),
                        None if settled is None else [*_moment(settled.first_resolved_at),
                                                      *_moment(settled.first_resolution_due),
                                                      settled.resolution_running, settled.waiting, settled.assignee],
-                       [[*_moment(e.at), e.by, e.action, e.extras] for e in brief.events]],
-                      ensure_ascii=False, separators=(",", ":"))
+                    [[*_moment(e.at), e.by, e.action, e.extras] for e in brief.events]])
 
 
 def decode(text: str) -> TicketBrief:
@@ -161,7 +168,7 @@ def ticket_briefs(store: Store, kept: Kept | None = None) -> tuple[list[TicketBr
     def read(ticket: Record, path: Path) -> TicketBrief:
         assert isinstance(ticket, Ticket)
         replayable(ticket, path)
-        return brief_of(ticket, timing(ticket, config.tickets, clock, ticket.created))
+        return brief_of(ticket, whole_timing(ticket, config.tickets, clock))
 
     return _gather(store, TICKET, kept, lambda text, _: decode(text), read)
 
@@ -184,12 +191,19 @@ def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None) -> tupl
 def _gather(store: Store, kind: Kind, kept: Kept | None, decoded: Callable[[str, str], T],
             read: Callable[[Record, Path], T]) -> tuple[list[T], list[RecordError]]:
     """What a report takes of each file of `kind` (of every one, or of those `kept` names, in that order):
-    `decoded` from the brief the index keeps (with the file's relative path: most briefs need no Path,
-    and thousands of Paths cost a report ~20 ms), else `read` from the file (a file that does not read,
-    or that `read` refuses with `RecordError`, is left out and said so)."""
+    `decoded` from the brief the index keeps (with the file's path relative to `records/`: a ticket's
+    brief needs no Path, and thousands of Paths cost a report ~20 ms), else `read` from the file: where
+    the index keeps no brief, or one that does not decode (the index is only a cache: a damaged row costs
+    a read, not the report). A file that does not read, or that `read` refuses with `RecordError`, is
+    left out and said so."""
     listed = None if kept is None else list(kept)
+    from_briefs: dict[str, T] = {}
+    for relative, text in listed or ():
+        if text is not None:
+            with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError):
+                from_briefs[relative] = decoded(text, relative)
     unread = None if listed is None else {relative: store.ledger.records / relative
-                                          for relative, text in listed if text is None}
+                                          for relative, _ in listed if relative not in from_briefs}
     from_files: dict[Path, T] = {}
     broken: list[RecordError] = []
     with store.reading(kind, None if unread is None else list(unread.values())) as each:
@@ -200,41 +214,37 @@ def _gather(store: Store, kind: Kind, kept: Kept | None, decoded: Callable[[str,
                 broken.append(err)
     if listed is None or unread is None:
         return list(from_files.values()), broken
-    return [decoded(text, relative) if text is not None else from_files[unread[relative]]
-            for relative, text in listed if text is not None or unread[relative] in from_files], broken
+    return [from_briefs[relative] if relative in from_briefs else from_files[unread[relative]]
+            for relative, _ in listed if relative in from_briefs or unread[relative] in from_files], broken
 
 
 # ----- remark files -------------------------------------------------------------------------------
 
-# Values a shape reads that JSON does not carry as such, by the tag they are kept with.
-_RETYPED: dict[type, tuple[str, Callable[[str], Any]]] = {
-    Decimal: ("yuan", Decimal), dt.date: ("date", dt.date.fromisoformat)}
-_RETYPE_BY_TAG = {tag: parse for tag, parse in _RETYPED.values()}
 
 
 def encode_remarks(items: list[Stored]) -> str | None:
-    """The stored remarks of one file (`stored_remarks`) as the index keeps them; None when a value is of a
-    type the brief does not carry."""
+    """The stored remarks of one file (`stored_remarks`) as the index keeps them, amounts in yuan as text
+    (named in a list of their own); None when a value is of another type JSON does not carry."""
     if not items:
-        return json.dumps([])
+        return to_json([])
     encoded = []
     for item in items:
         values: dict[str, Any] | None = None
-        retyped: dict[str, str] = {}
+        yuan: list[str] = []
         if item.values is not None:
             values = {}
             for name, value in item.values.items():
-                if type(value) in _RETYPED:
-                    tag, _ = _RETYPED[type(value)]
-                    values[name], retyped[name] = str(value), tag
+                if isinstance(value, Decimal):
+                    values[name] = str(value)  # as written: "12.50" keeps its places
+                    yuan.append(name)
                 elif _carried(value) or value is None:
                     values[name] = value
                 else:
                     return None
         remark = item.remark
-        encoded.append([item.index, *_moment(remark.at), remark.by, remark.kind, remark.text, values, retyped])
+        encoded.append([item.index, *_moment(remark.at), remark.by, remark.kind, remark.text, values, yuan])
     first = items[0]
-    return json.dumps([first.order, first.buyer, encoded], ensure_ascii=False, separators=(",", ":"))
+    return to_json([first.order, first.buyer, encoded])
 
 
 def decode_remarks(text: str, path: Path, shapes: Shapes) -> list[Stored]:
@@ -243,9 +253,9 @@ def decode_remarks(text: str, path: Path, shapes: Shapes) -> list[Stored]:
         return []
     order, buyer, encoded = found
     out = []
-    for index, at, offset, by, kind, remark_text, values, retyped in encoded:
-        for name, tag in retyped.items():
-            values[name] = _RETYPE_BY_TAG[tag](values[name])
+    for index, at, offset, by, kind, remark_text, values, yuan in encoded:
+        for name in yuan:
+            values[name] = Decimal(values[name])
         remark = Remark(at=_stamp(at, offset), by=by, kind=kind, text=remark_text)
         out.append(Stored(order, buyer, index, path, remark, shapes.get(kind), values))
     return out

@@ -19,7 +19,7 @@ from csctl import __version__
 from csctl.domain import briefs
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
-from csctl.domain.deadlines import clockwork, timing
+from csctl.domain.deadlines import clockwork
 from csctl.domain.remark_shapes import load_shapes
 from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
@@ -121,7 +121,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
         times = [record.created, *(e.at for e in record.events)]
         first, last = min(times), max(times)
         if isinstance(record, Ticket):
-            t = timing(record, config.tickets, ticket_clock, record.events[-1].at if record.events else record.created)
+            t = briefs.whole_timing(record, config.tickets, ticket_clock)
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,

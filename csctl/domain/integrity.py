@@ -34,7 +34,7 @@ from csctl.models.kinds import AGENT, KIND_BY_FOLDER, KINDS, REMARK, TICKET, Kin
 from csctl.models.records import Remark, RemarkFile, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage import ids
-from csctl.storage.index import Index, Verdict
+from csctl.storage.index import Index, Verdict, to_json
 from csctl.storage.ledger import CONFIG_NAME, RECORDS
 from csctl.storage.locate import Loc, key_lines, line_of
 from csctl.storage.store import Store, filed_at, parse_record, read_text
@@ -263,7 +263,7 @@ class Examiner:
                  error: RecordError | None) -> Verdict:
         if record is None:
             assert error is not None
-            return Verdict(None, _dumps([[line, message, False] for line, message in error.all]))
+            return Verdict(None, to_json([[line, message, False] for line, message in error.all]))
         findings = list(_findings(self.store, kind, path, record, self.ctx))
         # Everyone a record names is on the roster (where each one is named is looked for only when
         # someone is not); the records it names are judged across the files.
@@ -279,22 +279,18 @@ class Examiner:
         problems = None
         if findings:
             lines = key_lines(text or "")
-            problems = _dumps([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
+            problems = to_json([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
         refs = tuple(sorted({(target, value) for target, value in _records_named(record, kind)}))
         return Verdict(record.id, problems, refs, self._links(record, path))
 
     def _links(self, record: Record, path: Path) -> str | None:
         if isinstance(record, Ticket) and (record.follows or record.followups):
-            return _dumps({"id": record.id, "follows": record.follows, "followups": sorted(record.followups)})
+            return to_json({"id": record.id, "follows": record.follows, "followups": sorted(record.followups)})
         if isinstance(record, RemarkFile) and self.shapes is not None:
             chain = chain_deductions(record, path, self.shapes)
             if chain:
-                return _dumps({"chain": [deduction.chain_summary() for deduction in chain]})
+                return to_json({"chain": [deduction.chain_summary() for deduction in chain]})
         return None
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *, kept: bool) -> Index:

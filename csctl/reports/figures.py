@@ -134,6 +134,7 @@ class Window:
 
 def standing(ticket: TicketBrief, config: LedgerConfig, clock: Clockwork, window: Window) -> Standing | None:
     """The ticket as the period's end found it (later events left out); None if nothing had happened yet.
+    `clock`: the ledger's (`clockwork(config)`), which the settled deadline a brief keeps was worked out by.
 
     A complaint judged invalid is closed without a resolution: it neither meets nor misses a deadline.
     """
@@ -143,7 +144,7 @@ def standing(ticket: TicketBrief, config: LedgerConfig, clock: Clockwork, window
         return None
     t: Timing | Settled
     if len(before) < len(ticket.events):
-        t = timing(ticket._replace(events=tuple(before)), config.tickets, clock, window.end)
+        t = timing(ticket._replace(events=tuple(before), settled=None), config.tickets, clock, window.end)
     elif ticket.settled is not None:  # the whole history, its first cycle ended: worked out once, in the brief
         t = ticket.settled
     else:
@@ -163,9 +164,9 @@ class Standings:
     Build one per report, never keep one longer: a standing is the records as they were read.
     """
 
-    def __init__(self, config: LedgerConfig, clock: Clockwork | None = None) -> None:
+    def __init__(self, config: LedgerConfig) -> None:
         self.config = config
-        self.clock = clock or clockwork(config)
+        self.clock = clockwork(config)
         # Keyed by the ticket object, which the entry keeps alive, so its id() names no other ticket
         # (two files may hold copies of one ticket ID).
         self._known: dict[tuple[int, dt.datetime, dt.datetime], tuple[TicketBrief, Standing | None]] = {}
