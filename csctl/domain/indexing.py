@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
@@ -27,7 +28,7 @@ from csctl.errors import CsctlError, RecordError
 from csctl.i18n import language, msg
 from csctl.models.base import Record
 from csctl.models.kinds import REMITTANCE, REVIEW, Kind
-from csctl.models.records import RegisterReview, RemarkFile, Remittance, Ticket
+from csctl.models.records import KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage.index import Describe, Facts, Index, Judge, Verdict
 from csctl.storage.store import Store, parse_record, read_text
@@ -149,6 +150,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                          brief=briefs.encode_remarks(items))
         if isinstance(record, RegisterReview):
             return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
+        if isinstance(record, KbEntry):
+            return Facts(first, last, extra={"id": record.id, "question": record.question})
         return Facts(first, last)
 
     return facts
@@ -203,6 +206,15 @@ def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
     rows = index.rows("kind = 'remark' AND readable = 1 AND (json_extract(facts, '$.buyer') = ? OR path LIKE ?)",
                       (buyer, f"%/{order}.toml"))
     return sorted(row.path for row in rows)
+
+
+def kb_questions(index: Index, files: Iterable[str]) -> dict[str, str]:
+    """The question of each readable knowledge entry at `files` (relative to `records/`), by the ID it
+    declares; where two declare one ID, the later by path."""
+    # (`+kind`: found by path, not by reading every row of the kind.)
+    rows = index.rows("+kind = 'kb' AND readable = 1 AND path IN (SELECT value FROM json_each(?))",
+                      (json.dumps(sorted(files)),))
+    return {row.facts["id"]: row.facts["question"] for row in sorted(rows, key=lambda row: row.path)}
 
 
 def days_to_review(index: Index) -> tuple[dict[dt.date, dict[str, str]], list[Path]]:

@@ -41,8 +41,8 @@ from csctl.storage.index import Index
 from csctl.storage.store import Store
 
 SPARKS = "▁▂▃▄▅▆▇█"
-# The kinds whose files the index selects for a report (knowledge entries are read by the IDs cited).
-REPORTED_KINDS = (TICKET, REMITTANCE, REMARK)
+# The kinds whose files the index selects for a report, and the knowledge entries whose questions it shows.
+REPORTED_KINDS = (TICKET, REMITTANCE, REMARK, KB)
 
 
 @dataclass
@@ -77,15 +77,20 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
         remarks, broken_remarks = remark_items(store, load_shapes(store.ledger), kept(REMARK))
         # The questions of the knowledge entries a resolution cites: those files, not the whole base.
         cited = {kb for t in tickets for e in t.events if e.action == "resolved" for kb in e.extras.get("kb") or []}
-        questions = {}
-        for path in sorted({path for kb in cited if isinstance(kb, str) and ids.ID_PATTERN.fullmatch(kb)
-                            for path in store.files_named(KB, kb)}):
-            try:
-                entry = store.load(KB, path)
-            except CsctlError:
-                continue  # `check` and `alerts` report it; a report only loses a question's text
-            assert isinstance(entry, KbEntry)
-            questions[entry.id] = entry.question
+        files = sorted({path for kb in cited if isinstance(kb, str) and ids.ID_PATTERN.fullmatch(kb)
+                        for path in store.files_named(KB, kb)})
+        if index is not None:
+            questions = indexing.kb_questions(index, [path.relative_to(store.ledger.records).as_posix()
+                                                      for path in files])
+        else:
+            questions = {}
+            for path in files:
+                try:
+                    entry = store.load(KB, path)
+                except CsctlError:
+                    continue  # `check` and `alerts` report it; a report only loses a question's text
+                assert isinstance(entry, KbEntry)
+                questions[entry.id] = entry.question
     return Sources(tickets, remits, [item.remark for item in remarks], remark_flow.refunds_from(remarks),
                    remark_flow.deductions_from(remarks), questions,
                    {"ticket": broken, "remittance": broken_remits, "remark": broken_remarks})
