@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +79,20 @@ def test_one_seed_gives_the_same_files(generated: Path, tmp_path: Path) -> None:
     other = tmp_path / "other"
     generate(other, seed=8)
     assert snapshot(other) != snapshot(generated)
+
+
+def test_ratio_times_commands_in_turns_with_the_floor(generated: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    shutil.copytree(generated, ledger)
+    result = subprocess.run([sys.executable, str(GENERATE.parent / "ratio.py"), "--ledger", str(ledger), "--runs", "2",
+                             "report daily", "alerts --format json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| figure")}
+    assert list(rows) == ["floor: list + read every record file", "`csctl report daily`",
+                          "`csctl alerts --format json`"]
+    assert rows["floor: list + read every record file"][-1] == "1.00 |"
+    for median, fastest, ratio in rows.values():
+        assert 0 < float(fastest) <= float(median)
+        assert float(ratio.rstrip(" |")) > 0
+    assert result.stderr.count("round") == 3  # one round not counted, then the two counted

@@ -2,7 +2,7 @@
 
 Why: a monthly report at 100k records counts ~4,600 tickets and ~1,700 remark
 files. Reading, validating and replaying a ticket's file costs ~80 µs,
-decoding its brief from the index ~15 µs (issue #8); a remark file's remarks
+decoding its brief from the index ~20 µs (issue #8); a remark file's remarks
 are read back with their shapes once, when the index reads the file. So the
 index keeps a brief beside each readable file's facts, and a report reads a
 file only where the index keeps none.
@@ -122,10 +122,10 @@ def encode(brief: TicketBrief) -> str | None:
         return None
     settled = brief.settled
     return to_json([brief.id, brief.kind.value, brief.urgency.value, brief.channel.value, brief.region,
-                       brief.subject, brief.status.value, _moment(brief.created),
-                       None if settled is None else [*_moment(settled.first_resolved_at),
-                                                     *_moment(settled.first_resolution_due),
-                                                     settled.resolution_running, settled.waiting, settled.assignee],
+                    brief.subject, brief.status.value, _moment(brief.created),
+                    None if settled is None else [*_moment(settled.first_resolved_at),
+                                                  *_moment(settled.first_resolution_due),
+                                                  settled.resolution_running, settled.waiting, settled.assignee],
                     [[*_moment(e.at), e.by, e.action, e.extras] for e in brief.events]])
 
 
