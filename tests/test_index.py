@@ -518,30 +518,59 @@ def test_a_days_questions_read_the_rows_they_need_not_every_row(demo: Path, monk
             assert wide == [], (question, plan)
 
 
+def _briefs(root: Path, kind: str) -> dict[str, str | None]:
+    with sqlite3.connect(root / ".csctl" / "index.sqlite3") as db:
+        return dict(db.execute("SELECT path, brief FROM files WHERE kind = ? AND readable", (kind,)))
+
+
+def _an_hour_ago(*paths: Path) -> None:
+    """Not racy: a row is trusted by its stamp, and a report keeps briefs, only for files older than 2 s."""
+    moment = time.time() - 3600
+    for path in paths:
+        os.utime(path, (moment, moment))
+
+
+def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(demo: Path) -> None:
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
+    assert ask(demo, ("alerts",), index=True)[0] in (0, 1)  # builds the index: facts, no briefs
+    assert set(_briefs(demo, "ticket").values()) == {None}
+    args = ("report", "monthly", "--month", "2026-11", "--format", "json")
+    first = ask(demo, args, index=True)
+    kept = {path: brief for kind in ("ticket", "remark") for path, brief in _briefs(demo, kind).items() if brief}
+    assert any(path.startswith("tickets/") for path in kept)
+    assert any(path.startswith("remarks/") for path in kept)
+    # The next report decodes what the first kept: a brief it could not have made from the file shows.
+    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
+        path, brief = next((p, b) for p, b in kept.items() if '"resolved"' in b and p.startswith("tickets/2026/11"))
+        db.execute("UPDATE files SET brief = ? WHERE path = ?", (brief.replace('"resolved"', '"noted"'), path))
+    assert ask(demo, args, index=True) != first
+    assert ask(demo, args, index=False) == first
+
+
 def test_a_ticket_whose_brief_json_cannot_carry_is_read_from_its_file(demo: Path) -> None:
     """A report counts each ticket by the brief the index keeps of it. Where a key the figures walk holds
-    a value JSON cannot carry (a time), the index keeps no brief and the report reads that file: the
-    answer stays the one without an index."""
+    a value JSON cannot carry (a time), the index keeps that it has none, and each report reads that file:
+    the answer stays the one without an index."""
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
     args = ("report", "monthly", "--month", "2026-11", "--format", "json")
     before = ask(demo, args, index=True)
     path = demo / "records" / "tickets" / "2026" / "11" / "T-261118-P73M3.toml"
     path.write_text(path.read_text(encoding="utf-8") + '\n[[events]]\nat = 2026-11-18T17:00:00+08:00\nby = "wang"\n'
                     'action = "linked"\nfollowup = 2026-11-19T09:00:00+08:00\n', encoding="utf-8")
-    assert ask(demo, args, index=True) == before  # (a link moves no figure)
+    _an_hour_ago(path)
+    for _ in range(2):
+        assert ask(demo, args, index=True) == before  # (a link moves no figure)
     assert ask(demo, args, index=False) == before
-    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
-        kept = dict(db.execute("SELECT path, brief IS NOT NULL FROM files WHERE kind = 'ticket' AND readable"))
-    assert kept.pop("tickets/2026/11/T-261118-P73M3.toml") == 0
+    kept = _briefs(demo, "ticket")
+    assert kept.pop("tickets/2026/11/T-261118-P73M3.toml") == ""
     assert kept
-    assert set(kept.values()) == {1}
+    assert all(brief for brief in kept.values() if brief is not None)
 
 
 def test_a_brief_that_does_not_decode_costs_a_read_not_the_report(demo: Path) -> None:
     """The index is only a cache: a damaged brief (a hand-edited or half-understood row) is passed over
     and its file read."""
-    hour_ago = time.time() - 3600
-    for path in (demo / "records").rglob("*.toml"):  # not racy: the rows are trusted by their stamps
-        os.utime(path, (hour_ago, hour_ago))
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
     args = ("report", "monthly", "--month", "2026-11", "--format", "json")
     before = ask(demo, args, index=True)
     damage = ("UPDATE files SET brief = CASE kind WHEN 'ticket' THEN '[\"T\", \"no such kind\"]' ELSE '{' END "

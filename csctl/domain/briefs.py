@@ -39,7 +39,7 @@ from csctl.models.base import Record, fixed_zone
 from csctl.models.config import TicketSettings
 from csctl.models.kinds import REMARK, TICKET, Kind
 from csctl.models.records import Channel, Remark, RemarkFile, Ticket, TicketKind, TicketStatus, Urgency
-from csctl.storage.index import to_json
+from csctl.storage.index import stamp_of, to_json
 from csctl.storage.store import Store
 
 T = TypeVar("T")
@@ -155,11 +155,17 @@ def _stamp(epoch: int, offset: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, _zone(offset))
 
 
-# Files named by their paths relative to `records/`, each with the brief the index keeps (None: none).
-Kept = Iterable[tuple[str, str | None]]
+# Files named by their paths relative to `records/`, each with the brief the index keeps (None: none yet) and
+# the stamp its row holds (`Index.briefs`).
+Kept = Iterable[tuple[str, str | None, str]]
+# Briefs a report made from files, for the index to keep: (path, stamp, brief) (`Index.keep_briefs`).
+Keep = Callable[[list[tuple[str, str, str]]], None]
+# Kept for a file whose brief JSON cannot carry: a report reads that file each time.
+NO_BRIEF = ""
 
 
-def ticket_briefs(store: Store, kept: Kept | None = None) -> tuple[list[TicketBrief], list[RecordError]]:
+def ticket_briefs(store: Store, kept: Kept | None = None, keep: Keep | None = None
+                  ) -> tuple[list[TicketBrief], list[RecordError]]:
     """The briefs of every ticket, or of the files `kept` names, in that order; and what is wrong with the
     files that do not read or whose history does not replay."""
     config = store.ledger.config
@@ -170,10 +176,11 @@ def ticket_briefs(store: Store, kept: Kept | None = None) -> tuple[list[TicketBr
         replayable(ticket, path)
         return brief_of(ticket, whole_timing(ticket, config.tickets, clock))
 
-    return _gather(store, TICKET, kept, lambda text, _: decode(text), read)
+    return _gather(store, TICKET, kept, keep, lambda text, _: decode(text), read, encode)
 
 
-def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None) -> tuple[list[Stored], list[RecordError]]:
+def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None, keep: Keep | None = None
+                 ) -> tuple[list[Stored], list[RecordError]]:
     """Every stored remark (as `remarks.readable` reads them, oldest first) of every remark file or of the
     files `kept` names, and what is wrong with the files that do not read."""
 
@@ -182,40 +189,55 @@ def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None) -> tupl
         return stored_remarks([(record, path)], shapes)
 
     records = store.ledger.records
-    per_file, broken = _gather(store, REMARK, kept,
-                               lambda text, relative: decode_remarks(text, records / relative, shapes), read)
+    per_file, broken = _gather(store, REMARK, kept, keep,
+                               lambda text, relative: decode_remarks(text, records / relative, shapes), read,
+                               encode_remarks)
     return sorted((item for items in per_file for item in items),
                   key=lambda s: (s.remark.at, s.order, s.index)), broken
 
 
-def _gather(store: Store, kind: Kind, kept: Kept | None, decoded: Callable[[str, str], T],
-            read: Callable[[Record, Path], T]) -> tuple[list[T], list[RecordError]]:
+def _gather(store: Store, kind: Kind, kept: Kept | None, keep: Keep | None, decoded: Callable[[str, str], T],
+            read: Callable[[Record, Path], T], encoded: Callable[[T], str | None]
+            ) -> tuple[list[T], list[RecordError]]:
     """What a report takes of each file of `kind` (of every one, or of those `kept` names, in that order):
     `decoded` from the brief the index keeps (with the file's path relative to `records/`: a ticket's
     brief needs no Path, and thousands of Paths cost a report ~20 ms), else `read` from the file: where
     the index keeps no brief, or one that does not decode (the index is only a cache: a damaged row costs
     a read, not the report). A file that does not read, or that `read` refuses with `RecordError`, is
-    left out and said so."""
+    left out and said so.
+
+    The briefs of files read where the index keeps none go to `keep`, when the file's stamp after it was
+    read is the one its row holds: then what was read is the version the row describes (a change since
+    would have moved its ctime)."""
     listed = None if kept is None else list(kept)
     from_briefs: dict[str, T] = {}
-    for relative, text in listed or ():
-        if text is not None:
+    for relative, text, _ in listed or ():
+        if text:
             with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError):
                 from_briefs[relative] = decoded(text, relative)
-    unread = None if listed is None else {relative: store.ledger.records / relative
-                                          for relative, _ in listed if relative not in from_briefs}
-    from_files: dict[Path, T] = {}
+    # The files to read: by path, each with its relative path, and its stamp where the index keeps no brief.
+    unread = None if listed is None else {store.ledger.records / relative: (relative, stamp if text is None else "")
+                                          for relative, text, stamp in listed if relative not in from_briefs}
+    from_files: dict[str, T] = {}  # by relative path (by Path without an index)
     broken: list[RecordError] = []
-    with store.reading(kind, None if unread is None else list(unread.values())) as each:
+    briefs: list[tuple[str, str, str]] = []
+    with store.reading(kind, None if unread is None else list(unread)) as each:
         for path in each:
             try:
-                from_files[path] = read(store.load(kind, path), path)
+                found = read(store.load(kind, path), path)
             except RecordError as err:
                 broken.append(err)
-    if listed is None or unread is None:
+                continue
+            relative, stamp = unread[path] if unread is not None else (str(path), "")
+            from_files[relative] = found
+            if stamp and stamp_of(path) == stamp:
+                briefs.append((relative, stamp, encoded(found) or NO_BRIEF))
+    if keep is not None and briefs:
+        keep(briefs)
+    if listed is None:
         return list(from_files.values()), broken
-    return [from_briefs[relative] if relative in from_briefs else from_files[unread[relative]]
-            for relative, _ in listed if relative in from_briefs or unread[relative] in from_files], broken
+    return [from_briefs[relative] if relative in from_briefs else from_files[relative]
+            for relative, _, _ in listed if relative in from_briefs or relative in from_files], broken
 
 
 # ----- remark files -------------------------------------------------------------------------------

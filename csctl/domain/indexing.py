@@ -126,7 +126,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
-                         extra={"status": record.status.value}, brief=briefs.encode(briefs.brief_of(record, t)))
+                         extra={"status": record.status.value})
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
             differs = paid and remit_flow.paid_total(record) != record.amount
@@ -146,8 +146,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
-            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer},
-                         brief=briefs.encode_remarks(items))
+            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
         if isinstance(record, RegisterReview):
             return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
         if isinstance(record, KbEntry):

@@ -50,7 +50,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 16
+INDEX_VERSION = 17
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS files (
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts (never
                                           -- a file that does not read: the open ones hold those too)
     facts TEXT NOT NULL DEFAULT '{}',
-    brief TEXT,                 -- what a report counts of the record, when it keeps one (see `Facts`)
+    brief TEXT,                 -- what a report counts of the file, once a report read it (see `briefs`)
     checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
     record_id TEXT, problems TEXT, links TEXT,  -- the verdict (see `Verdict`)
     CHECK (readable = 1 OR finished = 0)  -- the selections of the open files find the unreadable with them
@@ -104,8 +104,6 @@ class Facts:
     due: dt.datetime | None = None
     finished: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-    # What a report counts of the record, as text its reader decodes (None: the report reads the file).
-    brief: str | None = None
 
 
 class Verdict(NamedTuple):
@@ -239,7 +237,7 @@ class Index:
             else:
                 found = _verdict_columns(relative, judge(kind, path), language)
             # A file that changed between its stat and its reading: what was read is not what was stamped.
-            return (CHANGED_WHILE_READ, []) if stamp and _stamp(path) != stamp else found
+            return (CHANGED_WHILE_READ, []) if stamp and stamp_of(path) != stamp else found
 
         label = msg("check.reading" if judge else "index.reading")
         batch: list[tuple[tuple[str, str, str, bool], tuple[tuple[Any, ...], list[tuple[str, str, str]]]]] = []
@@ -359,18 +357,29 @@ class Index:
         """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order."""
         return [self.records / path for path, _ in self._selected("NULL", conditions)]
 
-    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str | None]]:
-        """As `paths` (relative to `records/`), each file with the brief its row keeps (None: none, the
-        reader reads the file)."""
-        return self._selected("brief", conditions)
+    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str | None, str]]:
+        """As `paths` (relative to `records/`), each file with the brief its row keeps (None: none yet) and
+        the stamp it was described at.
 
-    def _selected(self, column: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[str, Any]]:
-        """(path, `column`) of the rows meeting any of `conditions`, in the files' order. The paths are a
+        A brief is what a report counts of a file (`csctl.domain.briefs`): the index does not make it when
+        it reads a file for its facts, since most files are never counted by a report (`alerts`, after a
+        change of settings, reads every file); a report that reads a file keeps its brief (`keep_briefs`)."""
+        return self._selected("brief, stamp", conditions)
+
+    def keep_briefs(self, briefs: list[tuple[str, str, str]]) -> None:
+        """Keep each (path, stamp, brief) a report made from a file whose stamp, read after it, was the one
+        its row holds: the brief of the version the row describes. Not for a row rewritten since."""
+        with self._transaction():
+            self.db.executemany("UPDATE files SET brief = ? WHERE path = ? AND stamp = ? AND stamp != '' "
+                                "AND brief IS NULL", [(brief, path, stamp) for path, stamp, brief in briefs])
+
+    def _selected(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[Any, ...]]:
+        """(path, *`columns`) of the rows meeting any of `conditions`, in the files' order. The paths are a
         UNION of them, not an `OR`: each part can use its index where an `OR` would read every row; the
-        column is fetched by path after (in the UNION, each brief would be copied to sort out repeats).
+        columns are fetched by path after (in the UNION, each brief would be copied to sort out repeats).
         One statement: it sees one state of the index, as another command's refresh writes."""
         union = " UNION ".join(f"SELECT path FROM files WHERE {where}" for where, _ in conditions)
-        found = self.db.execute(f"SELECT path, {column} FROM files WHERE path IN ({union})",
+        found = self.db.execute(f"SELECT path, {columns} FROM files WHERE path IN ({union})",
                                 [value for _, parameters in conditions for value in parameters])
         # In the order of their Paths, ~3x cheaper: a PurePath compares its parts, and the paths the index
         # holds are normalized (from scandir and git, never `./` or `//`), so their parts are `split("/")`.
@@ -460,7 +469,8 @@ def _open(cache: Path) -> sqlite3.Connection:
 CHANGED_WHILE_READ: tuple[Any, ...] = ("changed while read",)
 
 
-def _stamp(path: Path) -> str:
+def stamp_of(path: Path) -> str:
+    """A file's stamp as its row holds it ('': it cannot be read)."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -468,17 +478,17 @@ def _stamp(path: Path) -> str:
     return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
 
 
-FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts", "brief")
-NO_FACTS = (0, 0, None, None, None, 0, "{}", None)
+FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")
+NO_FACTS = (0, 0, None, None, None, 0, "{}")
 VERDICT_COLUMNS = ("checked", "record_id", "problems", "links")
 NO_VERDICT = (None, None, None, None)
 
 
 def _facts_columns(facts: Facts | None) -> tuple[Any, ...]:
     if facts is None:
-        return 1, 0, None, None, None, 0, "{}", None
+        return 1, 0, None, None, None, 0, "{}"
     return (1, 1, _epoch(facts.due), _epoch(facts.first), _epoch(facts.last), int(facts.finished),
-            to_json(facts.extra), facts.brief)
+            to_json(facts.extra))
 
 
 def _verdict_columns(relative: str, verdict: Verdict | None,
