@@ -524,12 +524,21 @@ def _briefs(root: Path, kind: str) -> dict[str, str | None]:
 
 
 def _an_hour_ago(*paths: Path) -> None:
-    """Not racy: a row is trusted by its stamp, and a report keeps briefs, only for files older than 2 s."""
+    """Not racy by their mtime: a row is trusted by its stamp only for files older than 2 s. (Their ctime
+    is now: the tests that keep briefs, which wait for the ctime too, set `RACY_NS` to 0.)"""
     moment = time.time() - 3600
     for path in paths:
         os.utime(path, (moment, moment))
 
 
+@pytest.fixture
+def no_racy_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    import csctl.storage.index as index_module
+
+    monkeypatch.setattr(index_module, "RACY_NS", 0)
+
+
+@pytest.mark.usefixtures("no_racy_wait")
 def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(demo: Path) -> None:
     _an_hour_ago(*(demo / "records").rglob("*.toml"))
     assert ask(demo, ("alerts",), index=True)[0] in (0, 1)  # builds the index: facts, no briefs
@@ -539,6 +548,7 @@ def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(
     kept = {path: brief for kind in ("ticket", "remark") for path, brief in _briefs(demo, kind).items() if brief}
     assert any(path.startswith("tickets/") for path in kept)
     assert any(path.startswith("remarks/") for path in kept)
+    assert ask(demo, args, index=True) == first
     # The next report decodes what the first kept: a brief it could not have made from the file shows.
     with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
         path, brief = next((p, b) for p, b in kept.items() if '"resolved"' in b and p.startswith("tickets/2026/11"))
@@ -547,6 +557,39 @@ def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(
     assert ask(demo, args, index=False) == first
 
 
+@pytest.mark.usefixtures("no_racy_wait")
+def test_a_file_rewritten_after_the_report_asked_the_index_gets_no_brief(demo: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report keeps a brief only of the version its row describes: a file rewritten between the report's
+    question to the index and its reading (here by a hook in the store) is counted as read, and its brief
+    is not kept; the next report reads the file again, and answers as without an index."""
+    from csctl.storage.store import Store
+
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
+    assert ask(demo, ("alerts",), index=True)[0] in (0, 1)  # builds the index: facts, no briefs
+    target = demo / "records" / "tickets" / "2026" / "11" / "T-261118-P73M3.toml"
+    load = Store.load
+    rewritten: list[Path] = []
+
+    def rewriting_load(self: Store, kind: Any, path: Path) -> Any:
+        if path == target and not rewritten:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace('subject = "客服回复太慢"', 'subject = "客服回复太慢了"'), encoding="utf-8")
+            _an_hour_ago(path)
+            rewritten.append(path)
+        return load(self, kind, path)
+
+    monkeypatch.setattr(Store, "load", rewriting_load)
+    args = ("report", "monthly", "--month", "2026-11", "--format", "json")
+    ask(demo, args, index=True)
+    assert rewritten
+    kept = _briefs(demo, "ticket")
+    assert kept["tickets/2026/11/T-261118-P73M3.toml"] is None
+    assert any(kept.values())
+    assert ask(demo, args, index=True) == ask(demo, args, index=False)
+
+
+@pytest.mark.usefixtures("no_racy_wait")
 def test_a_ticket_whose_brief_json_cannot_carry_is_read_from_its_file(demo: Path) -> None:
     """A report counts each ticket by the brief the index keeps of it. Where a key the figures walk holds
     a value JSON cannot carry (a time), the index keeps that it has none, and each report reads that file:
@@ -567,6 +610,7 @@ def test_a_ticket_whose_brief_json_cannot_carry_is_read_from_its_file(demo: Path
     assert all(brief for brief in kept.values() if brief is not None)
 
 
+@pytest.mark.usefixtures("no_racy_wait")
 def test_a_brief_that_does_not_decode_costs_a_read_not_the_report(demo: Path) -> None:
     """The index is only a cache: a damaged brief (a hand-edited or half-understood row) is passed over
     and its file read."""

@@ -3,9 +3,9 @@
 Why: a monthly report at 100k records counts ~4,600 tickets and ~1,700 remark
 files. Reading, validating and replaying a ticket's file costs ~80 µs,
 decoding its brief from the index ~20 µs (issue #8); a remark file's remarks
-are read back with their shapes once, when the index reads the file. So the
-index keeps a brief beside each readable file's facts, and a report reads a
-file only where the index keeps none.
+are read back with their shapes once. So a report keeps the brief of each
+file it reads beside the file's facts in the index, and reads a file only
+where the index keeps none.
 
 What, of a ticket: the fields the figures read; each event's time, author,
 action and the keys a walk of the history reads (`WALKED_KEYS`: the deadlines
@@ -218,7 +218,7 @@ def _gather(store: Store, kind: Kind, kept: Kept | None, keep: Keep | None, deco
     # The files to read: by path, each with its relative path, and its stamp where the index keeps no brief.
     unread = None if listed is None else {store.ledger.records / relative: (relative, stamp if text is None else "")
                                           for relative, text, stamp in listed if relative not in from_briefs}
-    from_files: dict[str, T] = {}  # by relative path (by Path without an index)
+    from_files: dict[str, T] = {}  # by relative path (by the path's text, without an index)
     broken: list[RecordError] = []
     briefs: list[tuple[str, str, str]] = []
     with store.reading(kind, None if unread is None else list(unread)) as each:

@@ -16,7 +16,9 @@ its links to other files, so that a check of a ledger whose files have not
 changed reads rows, not files, and asks sqlite the questions across files
 (which names point nowhere, which IDs two files claim). Both are computed by
 functions the caller passes in (the domain layer), so this module knows
-nothing of tickets or money.
+nothing of tickets or money. A report adds the *brief* of each file it had to
+read (`briefs`, `keep_briefs`): what it counts of the record, so that the
+next report decodes a row instead of reading the file.
 
 Trust: a file whose size, mtime_ns, ctime_ns or inode differ from its row, a row whose
 file is gone, a different csctl version, settings or templates (`context`):
@@ -31,6 +33,7 @@ times with an index.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -368,10 +371,15 @@ class Index:
 
     def keep_briefs(self, briefs: list[tuple[str, str, str]]) -> None:
         """Keep each (path, stamp, brief) a report made from a file whose stamp, read after it, was the one
-        its row holds: the brief of the version the row describes. Not for a row rewritten since."""
-        with self._transaction():
-            self.db.executemany("UPDATE files SET brief = ? WHERE path = ? AND stamp = ? AND stamp != '' "
-                                "AND brief IS NULL", [(brief, path, stamp) for path, stamp, brief in briefs])
+        its row holds: the brief of the version the row describes. Not for a row rewritten since, nor for
+        a file whose ctime is within `RACY_NS` of now: a write in the same tick of the clock would leave
+        the stamp as it was (its mtime may be set back, its ctime cannot). A brief the index cannot take
+        (locked for long, a full disk) is only lost time: the report goes on."""
+        settled_before = time.time_ns() - RACY_NS
+        chosen = [(brief, path, stamp) for path, stamp, brief in briefs
+                  if stamp and int(stamp.split()[2]) < settled_before]
+        with contextlib.suppress(sqlite3.Error), self._transaction():
+            self.db.executemany("UPDATE files SET brief = ? WHERE path = ? AND stamp = ? AND brief IS NULL", chosen)
 
     def _selected(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[Any, ...]]:
         """(path, *`columns`) of the rows meeting any of `conditions`, in the files' order. The paths are a
