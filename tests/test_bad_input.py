@@ -166,6 +166,18 @@ def test_a_csctl_now_that_is_not_a_date_is_refused(invoke: Invoke, ledger: Path)
     assert snapshot(ledger) == before
 
 
+def test_a_time_outside_the_years_a_ledger_holds_is_refused_as_typed(invoke: Invoke, ledger: Path) -> None:
+    # A year 1 CSCTL_NOW stopped every command with an overflow; a year 1800 `--at` was named in Shanghai's
+    # local mean time of then (+08:05:43), not as typed.
+    before = snapshot(ledger)
+    new = ("ticket", "new", "--kind", "consultation", "--channel", "phone", "--subject", "退款", "--description", "x")
+    refused(invoke("--lang", "en", *new, env={"CSCTL_NOW": "0001-01-01T00:00:00+08:00"}),
+            "CSCTL_NOW: a time must fall in the years 1900 to 2999: 0001-01-01T00:00:00+08:00")
+    refused(invoke("--lang", "en", *new, "--at", "1800-01-01T10:00"),
+            "--at: a time must fall in the years 1900 to 2999: 1800-01-01T10:00")
+    assert snapshot(ledger) == before
+
+
 def test_a_ledger_option_pointing_elsewhere_is_refused(invoke: Invoke, ledger: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

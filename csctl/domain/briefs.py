@@ -218,20 +218,18 @@ def _gather(store: Store, kind: Kind, kept: Kept | None, keep: Keep | None, deco
     # The files to read: by path, each with its relative path, and its stamp where the index keeps no brief.
     unread = None if listed is None else {store.ledger.records / relative: (relative, stamp if text is None else "")
                                           for relative, text, stamp in listed if relative not in from_briefs}
-    from_files: dict[str, T] = {}  # by relative path (by the path's text, without an index)
-    broken: list[RecordError] = []
     briefs: list[tuple[str, str, str]] = []
-    with store.reading(kind, None if unread is None else list(unread)) as each:
-        for path in each:
-            try:
-                found = read(store.load(kind, path), path)
-            except RecordError as err:
-                broken.append(err)
-                continue
-            relative, stamp = unread[path] if unread is not None else (str(path), "")
-            from_files[relative] = found
-            if stamp and stamp_of(path) == stamp:
-                briefs.append((relative, stamp, encoded(found) or NO_BRIEF))
+
+    def take(record: Record, path: Path) -> tuple[str, T]:
+        """What `read` makes of the file, by its relative path (by the path's text, without an index)."""
+        found = read(record, path)
+        relative, stamp = unread[path] if unread is not None else (str(path), "")
+        if stamp and stamp_of(path) == stamp:
+            briefs.append((relative, stamp, encoded(found) or NO_BRIEF))
+        return relative, found
+
+    taken, broken = store.read_each(kind, None if unread is None else list(unread), take)
+    from_files = dict(taken)
     if keep is not None and briefs:
         keep(briefs)
     if listed is None:

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from csctl.errors import InvalidInput
+from csctl.models.base import STAMP_YEARS, outside_years
 
 
 def parse_moment(text: str, tz: ZoneInfo, field: str) -> dt.datetime:
@@ -21,6 +22,10 @@ def parse_moment(text: str, tz: ZoneInfo, field: str) -> dt.datetime:
         raise InvalidInput(
             f"{field}: not an ISO date-time: {text!r} (e.g. 2026-11-23T09:30 or 2026-11-23T09:30+08:00)"
         ) from None
+    if not STAMP_YEARS[0] <= value.year <= STAMP_YEARS[1]:
+        # Named as typed: converted to the ledger's zone it may read otherwise (a year 1800 in Shanghai's
+        # local mean time), and near a year 1 the conversion itself overflows.
+        raise InvalidInput(f"{field}: {outside_years(text.strip())}")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.replace(microsecond=0)

@@ -189,20 +189,14 @@ def _append(event: Event) -> Callable[[RemarkFile], RemarkFile]:
 
 def readable_remark_files(store: Store, paths: Iterable[Path] | None = None
                           ) -> tuple[list[tuple[RemarkFile, Path]], list[RecordError]]:
-    """Every remark file (or those at `paths`) that reads, and what is wrong with the rest (a broken file
-    must not blind the alerts)."""
-    good: list[tuple[RemarkFile, Path]] = []
-    bad: list[RecordError] = []
-    with store.reading(REMARK, paths) as each:
-        for path in each:
-            try:
-                record = store.load(REMARK, path)
-            except RecordError as err:
-                bad.append(err)
-                continue
-            assert isinstance(record, RemarkFile)
-            good.append((record, path))
-    return good, bad
+    """Every remark file (or those at `paths`) that reads, with its path, and what is wrong with the rest
+    (a broken file must not blind the alerts)."""
+
+    def with_path(record: Record, path: Path) -> tuple[RemarkFile, Path]:
+        assert isinstance(record, RemarkFile)
+        return record, path
+
+    return store.read_each(REMARK, paths, with_path)
 
 
 def stored_remarks(files: Iterable[tuple[RemarkFile, Path]], shapes: Shapes) -> list[Stored]:

@@ -31,6 +31,7 @@ from csctl.storage.locate import schema_problems
 from csctl.storage.toml_io import TomlSyntaxError, dump_record, parse_toml
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 _KEY_LINE = re.compile(r"^([A-Za-z0-9_-]+) = ", re.MULTILINE)
 
@@ -192,16 +193,26 @@ class Store:
     def read_all(self, model: type[R], kind: Kind, paths: Iterable[Path] | None = None,
                  accept: Callable[[R, Path], R] | None = None) -> tuple[list[R], list[RecordError]]:
         """Every record of `kind` (or those at `paths`) that reads and that `accept` takes (a history that
-        replays, say), and what is wrong with the rest: one broken file must not blind a listing or the
-        alerts cron relies on. Under the shared lock, so no half-done change is seen."""
-        good: list[R] = []
+        replays, say), and what is wrong with the rest (`read_each`)."""
+
+        def take(record: Record, path: Path) -> R:
+            assert isinstance(record, model)
+            return accept(record, path) if accept else record
+
+        return self.read_each(kind, paths, take)
+
+    def read_each(self, kind: Kind, paths: Iterable[Path] | None, take: Callable[[Record, Path], T]
+                  ) -> tuple[list[T], list[RecordError]]:
+        """What `take` makes of each record of `kind` (or at `paths`) that reads, and what is wrong with the
+        rest (a file that does not read, or that `take` refuses with `RecordError`): one broken file must
+        not blind a listing or the alerts cron relies on. Under the shared lock, so no half-done change is
+        seen."""
+        good: list[T] = []
         bad: list[RecordError] = []
         with self.reading(kind, paths) as each:
             for path in each:
                 try:
-                    record = self.load(kind, path)
-                    assert isinstance(record, model)
-                    good.append(accept(record, path) if accept else record)
+                    good.append(take(self.load(kind, path), path))
                 except RecordError as err:
                     bad.append(err)
         return good, bad
