@@ -569,6 +569,26 @@ def test_resolving_a_ticket_with_an_entry_counts_its_use_per_agent(desk: Desk) -
     desk.clean()
 
 
+def test_a_hand_written_citation_counts_as_written_with_or_without_the_index(desk: Desk,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb` written by hand as one ID counts as that ID; a time there cites nothing (and breaks no listing);
+    the index, which keeps each ticket's citations, counts the same as the files."""
+    entry_id = desk.published("退款迟迟未到账怎么办", "原路退回一般三个工作日内到账")
+    cited = {}
+    for value in (f'"{entry_id}"', "2026-11-23T10:00:00+08:00"):
+        ticket_id = desk.ticket(who="wang")
+        desk.ok("ticket", "take", ticket_id, who="wang")
+        desk.ok("ticket", "resolve", ticket_id, "--solution", "已告知三个工作日内到账", who="wang")
+        path = desk.ticket_path(ticket_id)
+        path.write_text(path.read_text(encoding="utf-8") + f"kb = {value}\n", encoding="utf-8")
+        cited[value] = desk.ticket_file(ticket_id)["events"][-1]["kb"]
+    assert cited[f'"{entry_id}"'] == entry_id  # (the last event's table took the key)
+    for no_index in ("0", "1"):
+        monkeypatch.setenv("CSCTL_NO_INDEX", no_index)
+        assert desk.json("kb", "show", entry_id)["uses_by"] == {"wang": 1}
+        assert [(row["id"], row["uses"]) for row in desk.json("kb", "list")] == [(entry_id, 1)]
+
+
 # ----- 9. check ----------------------------------------------------------------------------
 
 def test_check_finds_a_status_its_history_does_not_add_up_to(desk: Desk) -> None:

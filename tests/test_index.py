@@ -35,6 +35,18 @@ QUESTIONS = [
     ("ticket", "list", "--overdue", "--format", "csv"),
     ("remit", "pending", "--format", "json"),
     ("remit", "list", "--open", "--format", "json"),
+    # Questions answered from the facts the index keeps (citations, customers, remark files' IDs and buyers).
+    ("kb", "list", "--format", "json"),
+    ("kb", "search", "快递"),
+    ("kb", "show", "K-260914-ENAZD", "--format", "json"),
+    ("customer", "show", "C-261008-DK67K", "--format", "json"),
+    ("customer", "show", "C-261021-MWEME"),
+    ("remark", "list", "--format", "json"),
+    ("remark", "list", "--order", "3291055820147733"),
+    ("remark", "list", "--buyer", "tb_王丽", "--format", "json"),
+    ("refund", "list", "--all", "--format", "json"),
+    ("balance", "list", "--format", "json"),
+    ("balance", "show", "tb_王丽", "--format", "json"),
 ]
 
 
@@ -555,6 +567,26 @@ def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(
         db.execute("UPDATE files SET brief = ? WHERE path = ?", (brief.replace('"resolved"', '"noted"'), path))
     assert ask(demo, args, index=True) != first
     assert ask(demo, args, index=False) == first
+
+
+@pytest.mark.usefixtures("no_racy_wait")
+def test_remark_listings_read_the_briefs_a_listing_kept(demo: Path) -> None:
+    """The remark, refund and balance listings keep the briefs of the remark files they read, and the next
+    listing answers from them as from the files."""
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
+    listings = [("remark", "list", "--format", "json"), ("refund", "list", "--all", "--format", "json"),
+                ("balance", "list", "--format", "json"), ("balance", "show", "tb_王丽", "--format", "json")]
+    first = [ask(demo, args, index=True) for args in listings]
+    kept = _briefs(demo, "remark")
+    assert kept
+    assert all(kept.values())
+    assert [ask(demo, args, index=True) for args in listings] == first == [ask(demo, args, index=False)
+                                                                           for args in listings]
+    # The second answer came from the briefs: one changed in the index shows.
+    path = next(path for path, brief in kept.items() if "tb_王丽" in brief)
+    with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
+        db.execute("UPDATE files SET brief = ? WHERE path = ?", (kept[path].replace("tb_王丽", "tb_王丽丽"), path))
+    assert ask(demo, listings[0], index=True) != first[0]
 
 
 @pytest.mark.usefixtures("no_racy_wait")

@@ -14,7 +14,7 @@ from csctl.domain.auth import require
 from csctl.domain.privacy import masked
 from csctl.errors import CsctlError
 from csctl.i18n import label, msg
-from csctl.models.kinds import CUSTOMER
+from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET
 from csctl.models.records import Customer
 
 reveal_option = click.option("--reveal", is_flag=True,
@@ -112,7 +112,8 @@ def customer_show(app: App, customer_id: str, reveal: bool, style: str) -> None:
     assert isinstance(found, Customer)
     if reveal:
         found = archive.record_reveal(app.store, app.actor, app.now(), found)
-    tickets, remittances = archive.history(app.store, found.id)
+    with app.ledger.lock(exclusive=False, what="customer history"):
+        tickets, remittances = archive.history(app.store, found.id, app.index_of(TICKET, REMITTANCE))
     data = _shown(app, found, reveal)
     data["tickets"] = [t.id for t in tickets]
     data["remittances"] = [r.id for r in remittances]

@@ -13,7 +13,7 @@ from csctl.cli.render import Column, fields_text, rows_text, to_json
 from csctl.domain import kb as knowledge
 from csctl.errors import NotFound
 from csctl.i18n import label, msg
-from csctl.models.kinds import KB
+from csctl.models.kinds import KB, TICKET
 from csctl.models.records import KbEntry, KbStatus
 
 STATUSES = click.Choice([s.value for s in KbStatus])
@@ -102,6 +102,11 @@ def kb_retire(app: App, entry_id: str, reason: str) -> None:
     _change(app, entry_id, lambda e: knowledge.retire(e, app.actor, app.now(), reason))
 
 
+def _uses(app: App) -> knowledge.Uses:
+    with app.ledger.lock(exclusive=False, what="knowledge use"):
+        return knowledge.uses(app.store, app.index_of(TICKET))
+
+
 SEARCH_COLUMNS = [Column("id", "h.id"), Column("status", "h.status"), Column("score", "h.score"),
                   Column("uses", "h.uses"), Column("question", "h.question")]
 
@@ -113,7 +118,7 @@ SEARCH_COLUMNS = [Column("id", "h.id"), Column("status", "h.status"), Column("sc
 def kb_search(app: App, words: tuple[str, ...], style: str) -> None:
     """Find entries holding every word, in question, answer, steps, cases or tags (Chinese included)."""
     hits = knowledge.search(app.store, app.reader(), " ".join(words))
-    used = knowledge.uses(app.store).per_entry
+    used = _uses(app).per_entry
     rows = [{"id": h.entry.id, "status": h.entry.status, "score": h.score, "uses": used[h.entry.id],
              "question": h.entry.question} for h in hits]
     click.echo(rows_text(rows, SEARCH_COLUMNS, style), nl=False)
@@ -126,7 +131,7 @@ def kb_search(app: App, words: tuple[str, ...], style: str) -> None:
 def kb_list(app: App, status: str | None, style: str) -> None:
     """List entries you may see, with how often each was used."""
     actor = app.reader()
-    used = knowledge.uses(app.store).per_entry
+    used = _uses(app).per_entry
     rows = [{"id": e.id, "status": e.status, "uses": used[e.id], "author": e.author, "question": e.question}
             for e in knowledge.entries(app.store)
             if knowledge.visible_to(e, actor) and (status is None or e.status.value == status)]
@@ -145,7 +150,7 @@ def kb_show(app: App, entry_id: str, style: str) -> None:
     assert isinstance(entry, KbEntry)
     if not knowledge.visible_to(entry, app.reader()):
         raise NotFound(msg("store.not_found", kind=msg("kind.kb"), id=entry.id))
-    uses = knowledge.uses(app.store)
+    uses = _uses(app)
     data: dict[str, Any] = {k: v for k, v in entry.model_dump(exclude={"events"}).items() if v not in ([], None)}
     data["uses"] = uses.per_entry[entry.id]
     data["uses_by"] = dict(uses.per_agent.get(entry.id, {}))

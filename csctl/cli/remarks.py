@@ -16,14 +16,25 @@ from csctl.domain import remarks as flow
 from csctl.domain.clock import parse_moment
 from csctl.domain.privacy import mask
 from csctl.domain.remark_shapes import GROUPS, Shapes, load_shapes, shown_value, writer_mismatch
-from csctl.errors import CsctlError, InvalidInput
+from csctl.errors import CsctlError, InvalidInput, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.base import format_money
+from csctl.models.kinds import REMARK
 
 
 def _warn(lines: Iterable[str]) -> None:
     for line in lines:
         click.echo(f"csctl: {line}", err=True)
+
+
+def _listed(app: App, *, order: str | None = None, buyer: str | None = None
+            ) -> tuple[Shapes, list[flow.Stored], list[RecordError]]:
+    """The shapes, the remarks (of `order` or `buyer` at least, when one is given) and the files that do
+    not read, as the index's briefs or the files tell."""
+    from csctl.domain import indexing
+
+    with app.ledger.lock(exclusive=False, what="remarks"):
+        return indexing.listed_remarks(app.store, app.index_of(REMARK), order=order, buyer=buyer)
 
 
 def _skipped(broken: list[Any]) -> None:
@@ -93,7 +104,7 @@ LIST_COLUMNS = [
 def remark_list(app: App, order: str | None, buyer: str | None, agent: str | None, kind: str | None,
                 group: str | None, since: str | None, until: str | None, reveal: bool, style: str) -> None:
     """Remarks, oldest first, by order, buyer, agent, shape, group and date (personal data masked)."""
-    shapes, items, broken = flow.readable(app.store)
+    shapes, items, broken = _listed(app, order=order.strip() if order else None, buyer=buyer)
     wanted = flow.RemarkFilter(
         order=order.strip() if order else None, buyer=buyer, agent=app.roster_id(agent) if agent else None,
         kind=shapes.find(kind).name if kind else None, group=group,
@@ -246,7 +257,7 @@ def refund() -> None:
 def refund_list(app: App, unregistered: bool, everything: bool, agent: str | None, since: str | None,
                 until: str | None, reveal: bool, style: str) -> None:
     """Refunds due to buyers, each with its register line (ID 账户 实名 金额(原因_客服))."""
-    shapes, items, broken = flow.readable(app.store)
+    shapes, items, broken = _listed(app)
     who = app.roster_id(agent) if agent else None
     first, last = _date(app, since, "--from"), _date(app, until, "--to")
     tz = app.ledger.config.tz
@@ -317,7 +328,7 @@ def _chain_state(link: flow.Link) -> str:
 @pass_app
 def balance_show(app: App, buyer: str, style: str) -> None:
     """BUYER's deductions in time order: each remaining balance against the previous one minus the deduction."""
-    _, items, broken = flow.readable(app.store)
+    _, items, broken = _listed(app)
     all_deductions = flow.deductions_from(items)
     links = flow.chains(all_deductions).get(buyer.strip(), [])
     repeats = [d for d in all_deductions if d.buyer == buyer.strip() and d.repeats is not None]
@@ -357,7 +368,7 @@ def balance_show(app: App, buyer: str, style: str) -> None:
 def balance_list(app: App, unregistered: bool, buyer: str | None, agent: str | None, since: str | None,
                  until: str | None, style: str) -> None:
     """Every balance deduction, oldest first, with whether it is registered."""
-    _, items, broken = flow.readable(app.store)
+    _, items, broken = _listed(app)
     who = app.roster_id(agent) if agent else None
     first, last = _date(app, since, "--from"), _date(app, until, "--to")
     tz = app.ledger.config.tz

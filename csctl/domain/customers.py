@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,9 +26,12 @@ from csctl.errors import InvalidInput
 from csctl.i18n import msg
 from csctl.models.base import Event, Record, describe_item
 from csctl.models.config import AgentEntry
-from csctl.models.kinds import CUSTOMER, Kind
+from csctl.models.kinds import CUSTOMER, REMITTANCE, TICKET, Kind
 from csctl.models.records import Customer, Remittance, Ticket
 from csctl.storage.store import Store
+
+if TYPE_CHECKING:
+    from csctl.storage.index import Index
 
 # The fields a person fills in, in the order they are asked and shown.
 FIELDS = ("name", "phone", "region", "street", "organisation", "address", "qq", "wechat", "email", "needs", "tags")
@@ -156,10 +159,14 @@ def find(store: Store, search: Search) -> list[Customer]:
     return out
 
 
-def history(store: Store, customer_id: str) -> tuple[list[Ticket], list[Remittance]]:
-    """The tickets and remittances that name this customer (资料收集: the customer's history)."""
-    tickets = [t for t in readable_tickets(store)[0] if t.customer == customer_id]
-    return tickets, [r for r in readable_remittances(store)[0] if r.customer == customer_id]
+def history(store: Store, customer_id: str, index: Index | None) -> tuple[list[Ticket], list[Remittance]]:
+    """The tickets and remittances that name this customer (资料收集: the customer's history); with the
+    index, only their files are read."""
+    tickets = readable_tickets(store, None if index is None else index.naming(TICKET, "customer", customer_id))[0]
+    remittances = readable_remittances(
+        store, None if index is None else index.naming(REMITTANCE, "customer", customer_id))[0]
+    return ([t for t in tickets if t.customer == customer_id],
+            [r for r in remittances if r.customer == customer_id])
 
 
 # ----- bulk import ------------------------------------------------------------------------

@@ -18,16 +18,17 @@ from typing import Any
 
 from csctl import __version__
 from csctl.domain import briefs
+from csctl.domain import kb as kb_flow
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import clockwork
-from csctl.domain.remark_shapes import load_shapes
+from csctl.domain.remark_shapes import Shapes, load_shapes
 from csctl.domain.tickets import OPEN as OPEN_TICKET
 from csctl.domain.tickets import replayable
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import language, msg
 from csctl.models.base import Record
-from csctl.models.kinds import REMITTANCE, REVIEW, Kind
+from csctl.models.kinds import REMARK, REMITTANCE, REVIEW, Kind
 from csctl.models.records import KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage.index import Describe, Facts, Index, Judge, Verdict
@@ -126,7 +127,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
             candidates = [t.response_due if t.responded_at is None else None,
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
-                         extra={"status": record.status.value})
+                         extra=_present(status=record.status.value, customer=record.customer,
+                                        cites=list(kb_flow.citations(record))))
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
             differs = paid and remit_flow.paid_total(record) != record.amount
@@ -135,7 +137,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                           ALWAYS if differs else None]
             days = {day.isoformat(): digest for day, digest in remit_flow.remit_days(record, config).items()}
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in remit_flow.OPEN,
-                         extra={"id": record.id, "days": days})
+                         extra=_present(id=record.id, days=days, customer=record.customer))
         if isinstance(record, RemarkFile):
             if shapes is None:
                 shapes = load_shapes(store.ledger)
@@ -146,7 +148,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                        if r.to_register and not r.registered]
             waiting += [d.at + balance_limit for d in remark_flow.deductions_from(items)
                         if d.repeats is None and not d.registered]
-            return Facts(first, last, due=_earliest(waiting), finished=not waiting, extra={"buyer": record.buyer})
+            return Facts(first, last, due=_earliest(waiting), finished=not waiting,
+                         extra={"id": record.id, "buyer": record.buyer})
         if isinstance(record, RegisterReview):
             return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
         if isinstance(record, KbEntry):
@@ -154,6 +157,12 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
         return Facts(first, last)
 
     return facts
+
+
+def _present(**facts: Any) -> dict[str, Any]:
+    """The facts that hold something: a ticket naming no customer and citing nothing keeps only its status
+    (the facts of every row are read by some questions)."""
+    return {name: value for name, value in facts.items() if value not in (None, [])}
 
 
 def _earliest(moments: Iterable[dt.datetime | None]) -> dt.datetime | None:
@@ -205,6 +214,21 @@ def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
     rows = index.rows("kind = 'remark' AND readable = 1 AND (json_extract(facts, '$.buyer') = ? OR path LIKE ?)",
                       (buyer, f"%/{order}.toml"))
     return sorted(row.path for row in rows)
+
+
+def listed_remarks(store: Store, index: Index | None, *, order: str | None = None, buyer: str | None = None
+                   ) -> tuple[Shapes, list[remark_flow.Stored], list[RecordError]]:
+    """What `remarks.readable` answers, for a listing: the ledger's shapes, the stored remarks (oldest
+    first) and the files that do not read. With the index, the remarks come from the briefs it keeps, and
+    only from the files of `order` (the ID a file declares) or else of `buyer`, when one is given."""
+    if index is None:
+        return remark_flow.readable(store)
+    shapes = load_shapes(store.ledger)
+    named = [("id", order)] if order is not None else [("buyer", buyer)] if buyer is not None else []
+    chosen = [(f"kind = ? AND json_extract(facts, '$.{name}') = ?", (REMARK.name, value)) for name, value in named]
+    conditions = [*chosen, ("kind = ? AND readable = 0", (REMARK.name,))] if chosen else [("kind = ?", (REMARK.name,))]
+    items, broken = briefs.remark_items(store, shapes, index.briefs(*conditions), index.keep_briefs)
+    return shapes, items, broken
 
 
 def kb_questions(index: Index, files: Iterable[str]) -> dict[str, str]:

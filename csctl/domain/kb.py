@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
@@ -20,9 +20,12 @@ from csctl.errors import IllegalTransition, InvalidInput
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
 from csctl.models.config import AgentEntry
-from csctl.models.kinds import KB, Kind
-from csctl.models.records import KbEntry, KbStatus
+from csctl.models.kinds import KB, TICKET, Kind
+from csctl.models.records import KbEntry, KbStatus, Ticket
 from csctl.storage.store import Store
+
+if TYPE_CHECKING:
+    from csctl.storage.index import Index
 
 DRAFT, REVIEW, PUBLISHED, RETIRED = KbStatus
 
@@ -186,15 +189,29 @@ class Uses:
     per_agent: dict[str, Counter[str]] = field(default_factory=dict)
 
 
-def uses(store: Store) -> Uses:
+def citations(ticket: Ticket) -> Iterator[tuple[str, str]]:
+    """Each knowledge entry the ticket's resolutions cite, with who resolved it; a hand-written `kb` of
+    one ID counts as that ID, and a value of another type cites nothing."""
+    for event in ticket.events:
+        if event.action != "resolved":
+            continue
+        cited = event.extras.get("kb")
+        for entry_id in [cited] if isinstance(cited, str) else cited if isinstance(cited, list) else []:
+            if isinstance(entry_id, str):
+                yield entry_id, event.by
+
+
+def uses(store: Store, index: Index | None) -> Uses:
+    """How often each entry was cited, by every ticket that reads (a broken ticket is `check`'s and
+    `alerts`' to report): from the citations the index keeps of each, else from the files."""
+    if index is not None:
+        cited = [(entry_id, by) for cites in index.fact_lists(TICKET, "cites") for entry_id, by in cites]
+    else:
+        cited = [pair for ticket in readable_tickets(store)[0] for pair in citations(ticket)]
     counted = Uses()
-    tickets, _ = readable_tickets(store)  # a broken ticket is `check`'s and `alerts`' to report
-    for ticket in tickets:
-        for event in ticket.events:
-            cited = event.extras.get("kb") if event.action == "resolved" else None
-            for entry_id in cited or []:
-                counted.per_entry[entry_id] += 1
-                counted.per_agent.setdefault(entry_id, Counter())[event.by] += 1
+    for entry_id, by in cited:
+        counted.per_entry[entry_id] += 1
+        counted.per_agent.setdefault(entry_id, Counter())[by] += 1
     return counted
 
 

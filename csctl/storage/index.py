@@ -53,7 +53,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 17
+INDEX_VERSION = 18
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -398,6 +398,18 @@ class Index:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
         return [json.loads(facts) for facts, in self.db.execute(
             "SELECT facts FROM files WHERE kind = ? AND readable = 1", (kind.name,))]
+
+    def naming(self, kind: Kind, name: str, value: str) -> list[Path]:
+        """The readable files of `kind` whose facts keep `value` under `name`, in order."""
+        return self.paths((f"kind = ? AND readable = 1 AND json_extract(facts, '$.{name}') = ?", (kind.name, value)))
+
+    def fact_lists(self, kind: Kind, name: str) -> list[list[Any]]:
+        """The list each readable file of `kind` keeps under `name` in its facts, where it keeps one (SQLite
+        picks them out: most rows of a kind keep none)."""
+        where = f"$.{name}"
+        return [json.loads(found) for found, in self.db.execute(
+            "SELECT json_extract(facts, ?) FROM files WHERE kind = ? AND readable = 1 "
+            "AND json_type(facts, ?) = 'array'", (where, kind.name, where))]
 
     # The questions of `check`, after a `refresh(judge=…)`; paths are relative to `records/`.
 
