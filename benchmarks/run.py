@@ -23,8 +23,10 @@ entry point a team runs, not `python -m`), with the clock fixed by
   keep — `alerts`, the first `report monthly` since the index was built
   (each run with the briefs a report keeps dropped first: it reads its
   files), then `report daily`, `report monthly`, `report agents` (with the
-  briefs the first kept), `ticket list --status new` and `ticket list
-  --open`;
+  briefs the first kept), `ticket list --status new`, `ticket list
+  --open`, and the questions about one agent's tickets, one buyer's
+  remittances, one order's remarks, one customer's history and the
+  knowledge base's uses (`kb list`);
 - the import floor, `python -c "import click, tomli_w; from pydantic import
   BaseModel"`, and the one-record commands `ticket show`, `ticket new`,
   `remark add` (the writing ones on a copy of the ledger, so the measured
@@ -203,6 +205,9 @@ class Bench:
         self.measure("`csctl report agents`", [csctl, "report", "agents"], "floor")
         self.measure("`csctl ticket list --status new`", [csctl, "ticket", "list", "--status", "new"], "floor")
         self.measure("`csctl ticket list --open`", [csctl, "ticket", "list", "--open"], "floor")
+        # Questions about one agent, customer, order or buyer, answered from the facts the index keeps.
+        for name, args in self.lookups():
+            self.measure(f"`csctl {name}`", [csctl, *args], "floor")
         if parse:
             texts = [(KIND_BY_FOLDER[p.relative_to(self.root / "records").parts[0]].model,
                       p.read_text(encoding="utf-8")) for p in self.files]
@@ -230,6 +235,27 @@ class Bench:
             self.measure("`csctl remark add ORDER price_plain` (on a copy)",
                          lambda run: [csctl, "remark", "add", str(10**15 + run), "price_plain"], "import", env=env,
                          per_file=False)
+
+    def lookups(self) -> list[tuple[str, list[str]]]:
+        """Listings of one agent's tickets, one buyer's remittances and one order's remarks, a customer's
+        history and the knowledge base's uses, for IDs and names taken from the newest records."""
+        def newest(folder: str, key: str) -> tuple[str, str]:
+            for path in reversed(self.files):
+                if path.relative_to(self.root / "records").parts[0] == folder:
+                    found = tomllib.loads(path.read_text(encoding="utf-8"))
+                    if found.get(key):
+                        return path.stem, str(found[key])
+            raise SystemExit(f"run.py: no record in records/{folder} with {key}")
+
+        _, agent = newest("tickets", "assignee")
+        _, buyer = newest("remittances", "buyer")
+        order, _ = newest("remarks", "remarks")
+        customer, _ = newest("customers", "name")
+        return [(f"ticket list --agent {agent}", ["ticket", "list", "--agent", agent]),
+                (f"remit list --buyer {buyer}", ["remit", "list", "--buyer", buyer]),
+                (f"remark list --order {order}", ["remark", "list", "--order", order]),
+                (f"customer show {customer}", ["customer", "show", customer]),
+                ("kb list", ["kb", "list"])]
 
     # ----- the table ----------------------------------------------------------------------------
     def table(self) -> str:

@@ -33,8 +33,19 @@ QUESTIONS = [
     ("ticket", "list", "--status", "new", "--status", "closed"),
     ("ticket", "list", "--open", "--format", "json"),
     ("ticket", "list", "--overdue", "--format", "csv"),
+    ("ticket", "list"),
+    ("ticket", "list", "--agent", "wang", "--format", "json"),
+    ("ticket", "list", "--agent", "mei", "--status", "closed", "--overdue"),
+    ("ticket", "list", "--customer", "C-261008-DK67K", "--format", "json"),
+    ("ticket", "list", "--from", "2026-11-20", "--to", "2026-11-21", "--kind", "complaint"),
+    ("ticket", "list", "--from", "2026-11-22", "--format", "json"),
     ("remit", "pending", "--format", "json"),
     ("remit", "list", "--open", "--format", "json"),
+    ("remit", "list", "--status", "shipped", "--status", "cancelled", "--format", "json"),
+    ("remit", "list", "--buyer", "tb_郑浩", "--agent", "lin"),
+    ("remit", "list", "--buyer", "tb_郑浩", "--format", "json"),
+    ("remit", "list", "--customer", "C-261021-MWEME", "--format", "json"),
+    ("remit", "list", "--from", "2026-11-18", "--to", "2026-11-20"),
     # Questions answered from the facts the index keeps (citations, customers, remark files' IDs and buyers).
     ("kb", "list", "--format", "json"),
     ("kb", "search", "快递"),
@@ -127,6 +138,10 @@ def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: 
     moved.rename(moved.with_name("3300000000000001.toml"))
     new = demo / "records" / "tickets" / "2026" / "11" / "T-261123-ZZZZZ.toml"
     new.write_text(changed.read_text(encoding="utf-8").replace(changed.stem, "T-261123-ZZZZZ"), encoding="utf-8")
+    # A folder beside a month's whose name sorts before it as text, after it as a path ("." < "/").
+    aside = demo / "records" / "tickets" / "2026" / "11.bak" / "T-261101-AAAAA.toml"
+    aside.parent.mkdir()
+    aside.write_text(changed.read_text(encoding="utf-8").replace(changed.stem, aside.stem), encoding="utf-8")
     same_answers(demo)
 
     # Problems only `check` sees across files: a named customer gone, an ID filed twice.
@@ -570,23 +585,27 @@ def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(
 
 
 @pytest.mark.usefixtures("no_racy_wait")
-def test_remark_listings_read_the_briefs_a_listing_kept(demo: Path) -> None:
-    """The remark, refund and balance listings keep the briefs of the remark files they read, and the next
-    listing answers from them as from the files."""
+def test_listings_read_the_briefs_a_listing_kept(demo: Path) -> None:
+    """The ticket, remark, refund and balance listings keep the briefs of the files they read, and the
+    next listing answers from them as from the files."""
     _an_hour_ago(*(demo / "records").rglob("*.toml"))
-    listings = [("remark", "list", "--format", "json"), ("refund", "list", "--all", "--format", "json"),
+    listings = [("ticket", "list", "--format", "json"), ("ticket", "list", "--agent", "wang", "--overdue"),
+                ("remark", "list", "--format", "json"), ("refund", "list", "--all", "--format", "json"),
                 ("balance", "list", "--format", "json"), ("balance", "show", "tb_王丽", "--format", "json")]
     first = [ask(demo, args, index=True) for args in listings]
-    kept = _briefs(demo, "remark")
-    assert kept
-    assert all(kept.values())
+    for kind in ("ticket", "remark"):
+        kept = _briefs(demo, kind)
+        assert kept
+        assert all(kept.values())
     assert [ask(demo, args, index=True) for args in listings] == first == [ask(demo, args, index=False)
                                                                            for args in listings]
-    # The second answer came from the briefs: one changed in the index shows.
-    path = next(path for path, brief in kept.items() if "tb_王丽" in brief)
+    # The second answers came from the briefs: ones changed in the index show.
     with sqlite3.connect(demo / ".csctl" / "index.sqlite3") as db:
-        db.execute("UPDATE files SET brief = ? WHERE path = ?", (kept[path].replace("tb_王丽", "tb_王丽丽"), path))
+        for kind, was, now in (("ticket", '"wang"', '"mei"'), ("remark", "tb_王丽", "tb_王丽丽")):
+            path, brief = next((path, brief) for path, brief in _briefs(demo, kind).items() if was in brief)
+            db.execute("UPDATE files SET brief = ? WHERE path = ?", (brief.replace(was, now), path))
     assert ask(demo, listings[0], index=True) != first[0]
+    assert ask(demo, listings[2], index=True) != first[2]
 
 
 @pytest.mark.usefixtures("no_racy_wait")
@@ -659,3 +678,25 @@ def test_a_brief_that_does_not_decode_costs_a_read_not_the_report(demo: Path) ->
         still = db.execute("SELECT COUNT(*) FROM files WHERE brief IN ('{', '[\"T\", \"no such kind\"]')")
         assert still.fetchone()[0] == damaged
     assert ask(demo, args, index=False) == before
+
+
+@pytest.mark.usefixtures("no_racy_wait")
+def test_a_row_changed_after_the_selection_costs_a_read(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Briefs are fetched a chunk at a time after the rows are selected: a row whose stamp moved in between
+    (another command's refresh, after an outside edit) is not taken from the index; its file is read."""
+    from csctl.storage.index import Index
+
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
+    listings = [("ticket", "list", "--format", "json"), ("report", "monthly", "--month", "2026-11", "--format", "json")]
+    before = [ask(demo, args, index=True) for args in listings]
+    fetched = Index.brief_texts
+    moved: list[str] = []
+
+    def texts_of_rows_moved_since(self: Index, paths: list[str]) -> dict[str, tuple[str | None, str]]:
+        moved.extend(paths)
+        return {path: (brief, "moved") for path, (brief, _) in fetched(self, paths).items()}
+
+    monkeypatch.setattr(Index, "brief_texts", texts_of_rows_moved_since)
+    monkeypatch.setattr("csctl.domain.briefs.decode", lambda text: pytest.fail("a brief of another version read"))
+    assert [ask(demo, args, index=True) for args in listings] == before
+    assert moved

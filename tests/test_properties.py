@@ -387,11 +387,14 @@ def test_new_id_is_above_every_id_of_its_day(
     prefix: str, day: dt.date, second: int, filed: list[int], others: list[str]
 ) -> None:
     head = f"{prefix}-{day:%y%m%d}-"
-    same_day = [head + ids.encode(tail) for tail in filed]
+    same_day = [head + ids.encode(tail) for tail in filed] + [i for i in others if i.startswith(head)]
     new = ids.new_id(prefix, _local(day, second), [*same_day, *others])
     assert ids.ID_PATTERN.fullmatch(new)
     assert new.startswith(head)
-    assert all(new > old for old in same_day)
+    # Past the day's last ID (only a hand-made one is there) the random draw stands, and a collision is
+    # retried by the store (test_id_collisions.py).
+    if head + "ZZZZZ" not in same_day:
+        assert all(new > old for old in same_day)
     assert ids.id_month(new) == f"{day:%Y/%m}"
 
 

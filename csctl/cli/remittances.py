@@ -150,14 +150,20 @@ def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at:
 
 # ----- reading ----------------------------------------------------------------------------
 
-def _remittances(app: App, *, open_only: bool = False) -> list[Remittance]:
-    """Every remittance, or only the open ones (duplicates are only ever among them): those the
-    index finds unfinished, when there is one, rather than every file."""
+def _remittances(app: App, *, open_only: bool = False, narrowed: tuple[str, tuple[Any, ...]] | None = None
+                 ) -> list[Remittance]:
+    """Every remittance, or only the open ones (duplicates are only ever among them), or with `narrowed`
+    (an `indexing.matching` condition) those it leaves; with the index, only those files are read (and
+    those that do not read, for the listing to say it left them out)."""
     from csctl.domain import indexing
 
     with app.ledger.lock(exclusive=False, what="remittances"):
-        index = app.index_of(REMITTANCE) if open_only else None
-        paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True) if index is not None else None
+        index = app.index_of(REMITTANCE) if open_only or narrowed else None
+        paths = None
+        if index is not None and open_only:
+            paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True)
+        elif index is not None and narrowed is not None:
+            paths = index.paths(narrowed, ("kind = ? AND readable = 0", (REMITTANCE.name,)))
         remits, broken = flow.readable_remittances(app.store, paths)
     app.skipped("remittance", broken)
     return [r for r in remits if r.status in flow.OPEN] if open_only else remits
@@ -204,8 +210,15 @@ def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str 
     customer = app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None
     first = parse_moment(since, tz, "--from").astimezone(tz).date() if since else None
     last = parse_moment(until, tz, "--to").astimezone(tz).date() if until else None
+    narrowed = None
+    if statuses or buyer or agent_id or customer or first or last:
+        from csctl.domain.indexing import matching
+
+        narrowed = matching(REMITTANCE, tz, equal={"buyer": buyer.strip() if buyer else None, "agent": agent_id,
+                                                   "customer": customer},
+                            one_of={"status": set(statuses)} if statuses else None, created_from=first, created_to=last)
     chosen = []
-    for r in _remittances(app, open_only=open_only):
+    for r in _remittances(app, open_only=open_only, narrowed=narrowed):
         day = r.created.astimezone(tz).date()
         if ((statuses and r.status.value not in statuses) or (open_only and r.status not in flow.OPEN)
                 or (buyer and r.buyer != buyer.strip()) or (agent_id and r.agent != agent_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -22,7 +22,9 @@ from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, T
 # Deadlines, listing filters and the phrase book are imported by the commands that use them:
 # `ticket new` and the moves need none of them (~4 ms).
 if TYPE_CHECKING:
+    from csctl.domain.briefs import TicketBrief
     from csctl.domain.ticket_views import TicketFilter
+    from csctl.errors import RecordError
 
 KINDS = click.Choice([k.value for k in TicketKind])
 CHANNELS = click.Choice([c.value for c in Channel])
@@ -265,7 +267,7 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
                 since: str | None, until: str | None, overdue: bool, style: str) -> None:
     """List tickets, oldest first, with each agent's open load below."""
     from csctl.domain.deadlines import clockwork
-    from csctl.domain.ticket_views import TicketFilter, select
+    from csctl.domain.ticket_views import Load, TicketFilter, admitted
 
     tz = app.ledger.config.tz
     given = {"kind": kind, "channel": channel, "urgency": urgency, "region": region,
@@ -278,10 +280,15 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
         until=parse_moment(until, tz, "--to").astimezone(tz).date() if until else None,
     )
     now = app.now()
-    chosen, load = select(_tickets(app, wanted, now), wanted, app.ledger.config, clockwork(app.ledger.config), now)
-    rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
-             "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject}
-            for t, timing_ in chosen]
+    load = Load()
+    # Each ticket's brief becomes its row as it is taken: 60,000 briefs are never held at once.
+    with app.ledger.lock(exclusive=False, what="tickets"):
+        tickets, broken = _tickets(app, wanted, now)
+        rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
+                 "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject}
+                for t, timing_ in admitted(tickets, wanted, app.ledger.config, clockwork(app.ledger.config), now,
+                                           load)]
+    app.skipped("ticket", broken)
     click.echo(rows_text(rows, LIST_COLUMNS, style), nl=False)
     if style in ("table", "markdown") and load.open:
         parts = [f"{who or '-'} {count}"
@@ -290,21 +297,13 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
         click.echo(f"\n{msg('h.open_load')}: " + ", ".join(parts))
 
 
-def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> list[Ticket]:
-    """The tickets a listing reads: every one, or with the index the open ones (the load line counts
-    them all) and those the filter may admit."""
-    from csctl.domain import indexing
+def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> tuple[Iterator[TicketBrief], list[RecordError]]:
+    """The briefs of the tickets a listing reads: every one, or with the index the open ones (the load line
+    counts them all) and those the filter may admit; and the files left out (complete once all are taken)."""
+    from csctl.domain.briefs import ticket_briefs
+    from csctl.domain.ticket_views import candidates
 
-    with app.ledger.lock(exclusive=False, what="tickets"):
-        paths = None
-        if wanted.statuses or wanted.open_only or wanted.overdue:
-            index = app.index_of(TICKET)
-            if index is not None:
-                finished = [] if wanted.open_only else [s.value for s in wanted.statuses if s not in flow.OPEN]
-                paths = indexing.ticket_candidates(index, finished, now if wanted.overdue else None)
-        tickets, broken = flow.readable_tickets(app.store, paths)
-    app.skipped("ticket", broken)
-    return tickets
+    return ticket_briefs(app.store, app.index_of(TICKET), *candidates(wanted, now, app.ledger.config.tz))
 
 
 def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:

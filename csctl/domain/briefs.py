@@ -7,7 +7,7 @@ are read back with their shapes once. So a report keeps the brief of each
 file it reads beside the file's facts in the index, and reads a file only
 where the index keeps none.
 
-What, of a ticket: the fields the figures read; each event's time, author,
+What, of a ticket: the fields the figures and `ticket list` read; each event's time, author,
 action and the keys a walk of the history reads (`WALKED_KEYS`: the deadlines
 and the figures give the same answers on a brief as on the ticket); and, once
 the first cycle has ended, where the whole history leaves the ticket
@@ -25,7 +25,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -39,7 +39,7 @@ from csctl.models.base import Record, fixed_zone
 from csctl.models.config import TicketSettings
 from csctl.models.kinds import REMARK, TICKET, Kind
 from csctl.models.records import Channel, Remark, RemarkFile, Ticket, TicketKind, TicketStatus, Urgency
-from csctl.storage.index import stamp_of, to_json
+from csctl.storage.index import Index, stamp_of, to_json
 from csctl.storage.store import Store
 
 T = TypeVar("T")
@@ -75,6 +75,8 @@ class TicketBrief(NamedTuple):
     region: str | None
     subject: str
     status: TicketStatus
+    assignee: str | None
+    customer: str | None
     created: dt.datetime
     events: tuple[BriefEvent, ...]
     settled: Settled | None  # None: the first cycle has not ended
@@ -85,11 +87,11 @@ class TicketBrief(NamedTuple):
 
 
 def _brief(ticket_id: str, kind: TicketKind, urgency: Urgency, channel: Channel, region: str | None, subject: str,
-           status: TicketStatus, created: dt.datetime, events: tuple[BriefEvent, ...],
-           settled: Settled | None) -> TicketBrief:
+           status: TicketStatus, assignee: str | None, customer: str | None, created: dt.datetime,
+           events: tuple[BriefEvent, ...], settled: Settled | None) -> TicketBrief:
     moments = [created, *(e.at for e in events)]
-    return TicketBrief(ticket_id, kind, urgency, channel, region, subject, status, created, events, settled,
-                       min(moments), max(moments))
+    return TicketBrief(ticket_id, kind, urgency, channel, region, subject, status, assignee, customer, created,
+                       events, settled, min(moments), max(moments))
 
 
 def whole_timing(ticket: Ticket, settings: TicketSettings, clock: Clockwork) -> Timing:
@@ -104,7 +106,7 @@ def brief_of(ticket: Ticket, whole: Timing) -> TicketBrief:
     settled = None if whole.first_resolved_at is None else Settled(
         whole.first_resolved_at, whole.first_resolution_due, whole.resolution_running, whole.waiting, whole.assignee)
     return _brief(ticket.id, ticket.kind, ticket.urgency, ticket.channel, ticket.region, ticket.subject,
-                  ticket.status, ticket.created, events, settled)
+                  ticket.status, ticket.assignee, ticket.customer, ticket.created, events, settled)
 
 
 # JSON carries the walked values exactly (text, whole numbers, true/false, lists of them); a ticket holding
@@ -122,7 +124,7 @@ def encode(brief: TicketBrief) -> str | None:
         return None
     settled = brief.settled
     return to_json([brief.id, brief.kind.value, brief.urgency.value, brief.channel.value, brief.region,
-                    brief.subject, brief.status.value, _moment(brief.created),
+                    brief.subject, brief.status.value, brief.assignee, brief.customer, _moment(brief.created),
                     None if settled is None else [*_moment(settled.first_resolved_at),
                                                   *_moment(settled.first_resolution_due),
                                                   settled.resolution_running, settled.waiting, settled.assignee],
@@ -130,13 +132,14 @@ def encode(brief: TicketBrief) -> str | None:
 
 
 def decode(text: str) -> TicketBrief:
-    (ticket_id, kind, urgency, channel, region, subject, status, created, settled, events) = json.loads(text)
+    (ticket_id, kind, urgency, channel, region, subject, status, assignee, customer, created, settled,
+     events) = json.loads(text)
     walked = tuple(BriefEvent(_stamp(at, offset), by, action, extras) for at, offset, by, action, extras in events)
     if settled is not None:
         resolved, resolved_offset, due, due_offset, running, waiting, assignee = settled
         settled = Settled(_stamp(resolved, resolved_offset), _stamp(due, due_offset), running, waiting, assignee)
     return _brief(ticket_id, TicketKind(kind), Urgency(urgency), Channel(channel), region, subject,
-                  TicketStatus(status), _stamp(*created), walked, settled)
+                  TicketStatus(status), assignee, customer, _stamp(*created), walked, settled)
 
 
 def _moment(moment: dt.datetime) -> tuple[int, int]:
@@ -155,19 +158,20 @@ def _stamp(epoch: int, offset: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch, _zone(offset))
 
 
-# Files named by their paths relative to `records/`, each with the brief the index keeps (None: none yet) and
-# the stamp its row holds (`Index.briefs`).
-Kept = Iterable[tuple[str, str | None, str]]
-# Briefs a report made from files, for the index to keep: (path, stamp, brief) (`Index.keep_briefs`).
-Keep = Callable[[list[tuple[str, str, str]]], None]
 # Kept for a file whose brief JSON cannot carry: a report reads that file each time.
 NO_BRIEF = ""
+# Briefs fetched from the index at a time, as a listing or a report takes them (the texts of 60,000 tickets'
+# briefs held at once cost ~110 MB).
+CHUNK = 500
+
+Condition = tuple[str, tuple[Any, ...]]
 
 
-def ticket_briefs(store: Store, kept: Kept | None = None, keep: Keep | None = None
-                  ) -> tuple[list[TicketBrief], list[RecordError]]:
-    """The briefs of every ticket, or of the files `kept` names, in that order; and what is wrong with the
-    files that do not read or whose history does not replay."""
+def ticket_briefs(store: Store, index: Index | None = None, *conditions: Condition
+                  ) -> tuple[Iterator[TicketBrief], list[RecordError]]:
+    """The briefs of every ticket, or with the index of the files meeting any of `conditions`, in the order of
+    their paths; and what is wrong with the files that do not read or whose history does not replay (complete
+    once the briefs are taken: taken one at a time, none is held longer than its reader needs it)."""
     config = store.ledger.config
     clock = clockwork(config)
 
@@ -176,66 +180,84 @@ def ticket_briefs(store: Store, kept: Kept | None = None, keep: Keep | None = No
         replayable(ticket, path)
         return brief_of(ticket, whole_timing(ticket, config.tickets, clock))
 
-    return _gather(store, TICKET, kept, keep, lambda text, _: decode(text), read, encode)
+    return _gather(store, TICKET, index, conditions, lambda text, _: decode(text), read, encode)
 
 
-def remark_items(store: Store, shapes: Shapes, kept: Kept | None = None, keep: Keep | None = None
+def remark_items(store: Store, shapes: Shapes, index: Index | None = None, *conditions: Condition
                  ) -> tuple[list[Stored], list[RecordError]]:
-    """Every stored remark (as `remarks.readable` reads them, oldest first) of every remark file or of the
-    files `kept` names, and what is wrong with the files that do not read."""
+    """Every stored remark (as `remarks.readable` reads them, oldest first) of every remark file, or with
+    the index of the files meeting any of `conditions`; and what is wrong with the files that do not read."""
 
     def read(record: Record, path: Path) -> list[Stored]:
         assert isinstance(record, RemarkFile)
         return stored_remarks([(record, path)], shapes)
 
     records = store.ledger.records
-    per_file, broken = _gather(store, REMARK, kept, keep,
+    per_file, broken = _gather(store, REMARK, index, conditions,
                                lambda text, relative: decode_remarks(text, records / relative, shapes), read,
                                encode_remarks)
     return sorted((item for items in per_file for item in items),
                   key=lambda s: (s.remark.at, s.order, s.index)), broken
 
 
-def _gather(store: Store, kind: Kind, kept: Kept | None, keep: Keep | None, decoded: Callable[[str, str], T],
-            read: Callable[[Record, Path], T], encoded: Callable[[T], str | None]
-            ) -> tuple[list[T], list[RecordError]]:
-    """What a report takes of each file of `kind` (of every one, or of those `kept` names, in that order):
-    `decoded` from the brief the index keeps (with the file's path relative to `records/`: a ticket's
-    brief needs no Path, and thousands of Paths cost a report ~20 ms), else `read` from the file: where
-    the index keeps no brief, or one that does not decode (the index is only a cache: a damaged row costs
-    a read, not the report). A file that does not read, or that `read` refuses with `RecordError`, is
-    left out and said so.
+def _gather(store: Store, kind: Kind, index: Index | None, conditions: tuple[Condition, ...],
+            decoded: Callable[[str, str], T], read: Callable[[Record, Path], T], encoded: Callable[[T], str | None]
+            ) -> tuple[Iterator[T], list[RecordError]]:
+    """What a report or a listing takes of each file of `kind` (every one; with the index, those meeting
+    any of `conditions`, in the order of their paths): `decoded` from the brief the index keeps (with the
+    file's path relative to `records/`: a ticket's brief needs no Path, and thousands of Paths cost a report
+    ~20 ms), else `read` from the file: where the index keeps no brief, or one that does not decode (the
+    index is only a cache: a damaged row costs a read, not the answer), or where the row changed since it
+    was selected. A file that does not read, or that `read` refuses with `RecordError`, is left out and
+    said so in the list returned, complete once every item is taken.
 
-    The briefs of files read where the index keeps none go to `keep`, when the file's stamp after it was
-    read is the one its row holds: then what was read is the version the row describes (a change since
-    would have moved its ctime)."""
-    listed = None if kept is None else list(kept)
-    from_briefs: dict[str, T] = {}
-    for relative, text, _ in listed or ():
-        if text:
-            with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError):
-                from_briefs[relative] = decoded(text, relative)
-    # The files to read: by path, each with its relative path, and its stamp where the index keeps no brief.
-    unread = None if listed is None else {store.ledger.records / relative: (relative, stamp if text is None else "")
-                                          for relative, text, stamp in listed if relative not in from_briefs}
+    The files whose rows keep no brief are read first, with a bar where there are many; the index keeps
+    their briefs when the file's stamp after it was read is the one its row holds: then what was read is
+    the version the row describes (a change since would have moved its ctime). The briefs are then
+    fetched and decoded a chunk at a time, as the items are taken."""
+    if index is None:
+        every, broken = store.read_each(kind, None, read)
+        return iter(every), broken
+    records = store.ledger.records
+    selected = index.briefs(*conditions)
+    unread = {records / relative: (relative, stamp) for relative, kept, stamp in selected if not kept}
     briefs: list[tuple[str, str, str]] = []
 
     def take(record: Record, path: Path) -> tuple[str, T]:
-        """What `read` makes of the file, by its relative path (by the path's text, without an index)."""
         found = read(record, path)
-        relative, stamp = unread[path] if unread is not None else (str(path), "")
+        relative, stamp = unread[path]
         if stamp and stamp_of(path) == stamp:
             briefs.append((relative, stamp, encoded(found) or NO_BRIEF))
         return relative, found
 
-    taken, broken = store.read_each(kind, None if unread is None else list(unread), take)
+    taken, broken = store.read_each(kind, list(unread), take)
+    if briefs:
+        index.keep_briefs(briefs)
     from_files = dict(taken)
-    if keep is not None and briefs:
-        keep(briefs)
-    if listed is None:
-        return list(from_files.values()), broken
-    return [from_briefs[relative] if relative in from_briefs else from_files[relative]
-            for relative, _, _ in listed if relative in from_briefs or relative in from_files], broken
+
+    def in_order() -> Iterator[T]:
+        for start in range(0, len(selected), CHUNK):
+            chunk = selected[start:start + CHUNK]
+            texts = index.brief_texts([relative for relative, kept, _ in chunk if kept])
+            for relative, kept, stamp in chunk:
+                if not kept:
+                    if relative in from_files:
+                        yield from_files.pop(relative)
+                    continue
+                # (`NO_BRIEF`, a row changed since it was selected, a brief that does not decode: the file.)
+                text, stamp_now = texts.get(relative, (None, ""))
+                found: T | None = None
+                if text and stamp_now == stamp:
+                    with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError):
+                        found = decoded(text, relative)
+                if found is None:
+                    read_now, broken_now = store.read_each(kind, [records / relative], read)
+                    broken.extend(broken_now)
+                    yield from read_now
+                else:
+                    yield found
+
+    return in_order(), broken
 
 
 # ----- remark files -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                           t.resolution_due if t.resolved_at is None else None, t.callback_due]
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in OPEN_TICKET,
                          extra=_present(status=record.status.value, customer=record.customer,
-                                        cites=list(kb_flow.citations(record))))
+                                        assignee=record.assignee, cites=list(kb_flow.citations(record))))
         if isinstance(record, Remittance):
             paid = record.status is remit_flow.PAID
             differs = paid and remit_flow.paid_total(record) != record.amount
@@ -137,7 +137,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
                           ALWAYS if differs else None]
             days = {day.isoformat(): digest for day, digest in remit_flow.remit_days(record, config).items()}
             return Facts(first, last, due=_earliest(candidates), finished=record.status not in remit_flow.OPEN,
-                         extra=_present(id=record.id, days=days, customer=record.customer))
+                         extra=_present(id=record.id, days=days, status=record.status.value, buyer=record.buyer,
+                                        agent=record.agent, customer=record.customer))
         if isinstance(record, RemarkFile):
             if shapes is None:
                 shapes = load_shapes(store.ledger)
@@ -196,17 +197,37 @@ def active(kind: Kind, periods: Iterable[tuple[dt.datetime, dt.datetime]]) -> li
     return conditions
 
 
-def ticket_candidates(index: Index, finished_statuses: list[str], overdue_by: dt.datetime | None) -> list[Path]:
-    """For a listing: every open ticket, those finished in one of `finished_statuses`, those that may be
-    overdue by `overdue_by` (a callback falls due after the resolution), and the unreadable."""
-    conditions: list[tuple[str, tuple[Any, ...]]] = [("kind = 'ticket' AND finished = 0", ())]
-    if finished_statuses:
-        marks = ",".join("?" * len(finished_statuses))
-        conditions.append((f"kind = 'ticket' AND json_extract(facts, '$.status') IN ({marks})",
-                           tuple(finished_statuses)))
-    if overdue_by is not None:
-        conditions.append(("kind = 'ticket' AND due <= ?", (int(overdue_by.timestamp()),)))
-    return index.paths(*conditions)
+def matching(kind: Kind, tz: dt.tzinfo, *, equal: Mapping[str, str | None] | None = None,
+             one_of: Mapping[str, Collection[str]] | None = None, created_from: dt.date | None = None,
+             created_to: dt.date | None = None, due_by: dt.datetime | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The condition (for `Index.paths` or `Index.briefs`) of the readable files of `kind` whose facts do
+    not rule out a listing's filter: each fact of `equal` given that value, each of `one_of` one of those
+    values, created within the dates, due by `due_by` (None: any of these not asked). Created within the
+    dates: its history ends after the first date begins and begins before the last one ends (a day more
+    each way: midnight in the ledger's zone is never off by more)."""
+    where = ["kind = ? AND readable = 1"]
+    values: list[Any] = [kind.name]
+    for name, value in (equal or {}).items():
+        if value is not None:
+            where.append(f"json_extract(facts, '$.{name}') = ?")
+            values.append(value)
+    for name, chosen in (one_of or {}).items():
+        where.append(f"json_extract(facts, '$.{name}') IN ({','.join('?' * len(chosen))})")
+        values += sorted(chosen)
+    if created_from is not None:
+        where.append("last_at >= ?")
+        values.append(_midnight(created_from - dt.timedelta(days=1), tz))
+    if created_to is not None:
+        where.append("first_at < ?")
+        values.append(_midnight(created_to + dt.timedelta(days=2), tz))
+    if due_by is not None:
+        where.append("due <= ?")
+        values.append(int(due_by.timestamp()))
+    return " AND ".join(where), tuple(values)
+
+
+def _midnight(day: dt.date, tz: dt.tzinfo) -> int:
+    return int(dt.datetime.combine(day, dt.time(), tzinfo=tz).timestamp())
 
 
 def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
@@ -227,7 +248,7 @@ def listed_remarks(store: Store, index: Index | None, *, order: str | None = Non
     named = [("id", order)] if order is not None else [("buyer", buyer)] if buyer is not None else []
     chosen = [(f"kind = ? AND json_extract(facts, '$.{name}') = ?", (REMARK.name, value)) for name, value in named]
     conditions = [*chosen, ("kind = ? AND readable = 0", (REMARK.name,))] if chosen else [("kind = ?", (REMARK.name,))]
-    items, broken = briefs.remark_items(store, shapes, index.briefs(*conditions), index.keep_briefs)
+    items, broken = briefs.remark_items(store, shapes, index, *conditions)
     return shapes, items, broken
 
 

@@ -68,14 +68,12 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
     def chosen(kind: Kind) -> list[Path] | None:
         return None if index is None else index.paths(*indexing.active(kind, bounds))
 
-    def kept(kind: Kind) -> list[tuple[str, str | None, str]] | None:
-        return None if index is None else index.briefs(*indexing.active(kind, bounds))
-
-    keep = None if index is None else index.keep_briefs
     with store.ledger.lock(exclusive=False, what="report"):
-        tickets, broken = ticket_briefs(store, kept(TICKET), keep)
+        taken, broken = ticket_briefs(store, index, *indexing.active(TICKET, bounds))
+        tickets = list(taken)
         remits, broken_remits = remit_flow.readable_remittances(store, chosen(REMITTANCE))
-        remarks, broken_remarks = remark_items(store, load_shapes(store.ledger), kept(REMARK), keep)
+        remarks, broken_remarks = remark_items(store, load_shapes(store.ledger), index,
+                                               *indexing.active(REMARK, bounds))
         # The questions of the knowledge entries a resolution cites: those files, not the whole base.
         cited = {kb for t in tickets for e in t.events if e.action == "resolved" for kb in e.extras.get("kb") or []}
         files = sorted({path for kb in cited if isinstance(kb, str) and ids.ID_PATTERN.fullmatch(kb)

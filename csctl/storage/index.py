@@ -53,7 +53,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 18
+INDEX_VERSION = 19
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -360,14 +360,22 @@ class Index:
         """The files meeting any of `conditions` (each a WHERE clause and its parameters), in order."""
         return [self.records / path for path, _ in self._selected("NULL", conditions)]
 
-    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str | None, str]]:
-        """As `paths` (relative to `records/`), each file with the brief its row keeps (None: none yet) and
-        the stamp it was described at.
+    def briefs(self, *conditions: tuple[str, tuple[Any, ...]]) -> list[tuple[str, bool, str]]:
+        """As `paths` (relative to `records/`), each file with whether its row keeps a brief (`brief_texts`
+        fetches them, a chunk at a time: without their texts, this costs what `paths` costs) and the stamp
+        it was described at.
 
-        A brief is what a report counts of a file (`csctl.domain.briefs`): the index does not make it when
-        it reads a file for its facts, since most files are never counted by a report (`alerts`, after a
+        A brief is what a report or a listing counts of a file (`csctl.domain.briefs`): the index does not
+        make it when it reads a file for its facts, since most files are never counted (`alerts`, after a
         change of settings, reads every file); a report that reads a file keeps its brief (`keep_briefs`)."""
-        return self._selected("brief, stamp", conditions)
+        selected = self._selected("brief IS NOT NULL, stamp", conditions)
+        return [(path, bool(kept), stamp) for path, kept, stamp in selected]
+
+    def brief_texts(self, paths: list[str]) -> dict[str, tuple[str | None, str]]:
+        """The brief each file at `paths` (relative to `records/`) keeps now, and its stamp."""
+        found = self.db.execute("SELECT path, brief, stamp FROM files WHERE path IN (SELECT value FROM json_each(?))",
+                                (to_json(paths),))
+        return {path: (brief, stamp) for path, brief, stamp in found}
 
     def keep_briefs(self, briefs: list[tuple[str, str, str]]) -> None:
         """Keep each (path, stamp, brief) a report made from a file whose stamp, read after it, was the one
@@ -382,17 +390,14 @@ class Index:
             self.db.executemany("UPDATE files SET brief = ? WHERE path = ? AND stamp = ? AND brief IS NULL", chosen)
 
     def _selected(self, columns: str, conditions: tuple[tuple[str, tuple[Any, ...]], ...]) -> list[tuple[Any, ...]]:
-        """(path, *`columns`) of the rows meeting any of `conditions`, in the files' order. The paths are a
-        UNION of them, not an `OR`: each part can use its index where an `OR` would read every row; the
-        columns are fetched by path after (in the UNION, each brief would be copied to sort out repeats).
-        One statement: it sees one state of the index, as another command's refresh writes."""
+        """(path, *`columns`) of the rows meeting any of `conditions`, in the order the files are listed
+        without an index (`Store.iter_paths`: by the text of their paths, as SQLite orders it too). The
+        paths are a UNION of them, not an `OR`: each part can use its index where an `OR` would read every
+        row; the columns are fetched by path after (in the UNION, each brief would be copied to sort out
+        repeats). One statement: it sees one state of the index, as another command's refresh writes."""
         union = " UNION ".join(f"SELECT path FROM files WHERE {where}" for where, _ in conditions)
-        found = self.db.execute(f"SELECT path, {columns} FROM files WHERE path IN ({union})",
-                                [value for _, parameters in conditions for value in parameters])
-        # In the order of their Paths, ~3x cheaper: a PurePath compares its parts, and the paths the index
-        # holds are normalized (from scandir and git, never `./` or `//`), so their parts are `split("/")`.
-        # (Not plain text order: "-" and "." sort before "/".)
-        return sorted(found, key=lambda row: row[0].split("/"))
+        return self.db.execute(f"SELECT path, {columns} FROM files WHERE path IN ({union}) ORDER BY path",
+                               [value for _, parameters in conditions for value in parameters]).fetchall()
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
