@@ -649,6 +649,24 @@ def test_a_phone_already_on_file_is_refused_naming_whose(invoke: Invoke, ledger:
     assert second.stdout.strip() != first
 
 
+def test_a_phone_is_found_on_file_through_the_index_which_keeps_no_number(invoke: Invoke, ledger: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`customer add` reads only the files of customers whose phone has the number's key in the index, and
+    finds a number changed by hand as the files say; the index keeps a digest of the number, not the number."""
+    first = invoke("customer", "add", "--name", "林晓燕", "--phone", "13857125678").stdout.strip()
+    path = next(ledger.glob(f"records/customers/**/{first}.toml"))
+    path.write_text(path.read_text(encoding="utf-8").replace("13857125678", "13900001111"), encoding="utf-8")
+    for no_index in ("0", "1"):
+        monkeypatch.setenv("CSCTL_NO_INDEX", no_index)
+        again = invoke("--lang", "en", "customer", "add", "--name", "林小姐", "--phone", "139-0000-1111")
+        assert (again.exit_code, first in again.stderr) == (2, True), again.stderr
+    monkeypatch.setenv("CSCTL_NO_INDEX", "0")
+    assert invoke("customer", "add", "--name", "林先生", "--phone", "13857125678").exit_code == 0
+    cache = b"".join(p.read_bytes() for p in (ledger / ".csctl").iterdir() if p.is_file())
+    assert b"13857125678" not in cache
+    assert b"13900001111" not in cache
+
+
 def _workbook(path: Path, rows: list[list[Any]]) -> Path:
     from openpyxl import Workbook  # type: ignore[import-untyped]
 

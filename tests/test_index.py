@@ -58,6 +58,8 @@ QUESTIONS = [
     ("refund", "list", "--all", "--format", "json"),
     ("balance", "list", "--format", "json"),
     ("balance", "show", "tb_王丽", "--format", "json"),
+    ("balance", "show", "tb_王丽丽"),
+    ("balance", "list", "--buyer", "tb_王丽", "--format", "json"),
 ]
 
 
@@ -126,6 +128,14 @@ def test_the_index_answers_like_the_files_after_each_kind_of_outside_edit(demo: 
     same_answers(demo)
 
     # Outside edits, as a person or git makes them.
+    # One order filed twice, the copy naming another buyer and registering the deduction: registrations
+    # are told per order, so the copy registers the buyer's deduction too.
+    unregistered = demo / "records" / "remarks" / "2026" / "11" / "3293360014428801.toml"
+    text = unregistered.read_text(encoding="utf-8").replace('buyer = "tb_王丽"', 'buyer = "tb_王丽丽"')
+    registered = ('[[remarks]]\nat = 2026-11-23T09:00:00+08:00\nby = "zhang"\nkind = "balance_registered"\n'
+                  'text = "余额已登记+小张/11.23"\n\n')
+    (unregistered.parent / "3000000000000002.toml").write_text(text.replace("[[events]]", registered + "[[events]]", 1),
+                                                               encoding="utf-8")
     changed = rng.choice(records(demo, "tickets"))
     changed.write_text(changed.read_text(encoding="utf-8").replace('urgency = "normal"', 'urgency = "urgent"'),
                        encoding="utf-8")

@@ -328,7 +328,7 @@ def _chain_state(link: flow.Link) -> str:
 @pass_app
 def balance_show(app: App, buyer: str, style: str) -> None:
     """BUYER's deductions in time order: each remaining balance against the previous one minus the deduction."""
-    _, items, broken = _listed(app)
+    _, items, broken = _listed(app, buyer=buyer.strip())
     all_deductions = flow.deductions_from(items)
     links = flow.chains(all_deductions).get(buyer.strip(), [])
     repeats = [d for d in all_deductions if d.buyer == buyer.strip() and d.repeats is not None]
@@ -368,7 +368,7 @@ def balance_show(app: App, buyer: str, style: str) -> None:
 def balance_list(app: App, unregistered: bool, buyer: str | None, agent: str | None, since: str | None,
                  until: str | None, style: str) -> None:
     """Every balance deduction, oldest first, with whether it is registered."""
-    _, items, broken = _listed(app)
+    _, items, broken = _listed(app, buyer=buyer)
     who = app.roster_id(agent) if agent else None
     first, last = _date(app, since, "--from"), _date(app, until, "--to")
     tz = app.ledger.config.tz

@@ -18,6 +18,7 @@ from typing import Any
 
 from csctl import __version__
 from csctl.domain import briefs
+from csctl.domain import customers as customer_flow
 from csctl.domain import kb as kb_flow
 from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
@@ -29,9 +30,9 @@ from csctl.errors import CsctlError, RecordError
 from csctl.i18n import language, msg
 from csctl.models.base import Record
 from csctl.models.kinds import REMARK, REMITTANCE, REVIEW, Kind
-from csctl.models.records import KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
+from csctl.models.records import Customer, KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
-from csctl.storage.index import Describe, Facts, Index, Judge, Verdict
+from csctl.storage.index import DECLARED_ID, Describe, Facts, Index, Judge, Verdict
 from csctl.storage.store import Store, parse_record, read_text
 
 NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
@@ -53,6 +54,19 @@ def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress
     index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress)
     index.refresh(kinds, judge=None if examine is None else judge(store, examine), language=language(), jobs=jobs)
     return index
+
+
+def chosen_files(store: Store, kind: Kind, select: Callable[[Index], list[Path]]) -> list[Path] | None:
+    """The files of `kind` that `select` picks with the index (its rows of `kind` brought up to date), when
+    there is one; else None: every file. For a command on one record that must look at others."""
+    import sqlite3
+
+    if not wanted():
+        return None
+    try:
+        return select(open_index(store, [kind]))
+    except (sqlite3.Error, OSError):
+        return None  # a cache that cannot be had here: read every file
 
 
 def describer(store: Store) -> Describe:
@@ -155,6 +169,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
             return Facts(first, last, extra={"day": record.id, "digests": {e.id: e.digest for e in record.entries}})
         if isinstance(record, KbEntry):
             return Facts(first, last, extra={"id": record.id, "question": record.question})
+        if isinstance(record, Customer):
+            return Facts(first, last, extra=_present(phone=customer_flow.phone_key(record.phone)))
         return Facts(first, last)
 
     return facts
@@ -173,9 +189,15 @@ def _earliest(moments: Iterable[dt.datetime | None]) -> dt.datetime | None:
 # ----- selections -------------------------------------------------------------------------------
 
 def due_by(index: Index, kind: Kind, now: dt.datetime) -> list[Path]:
-    """Files that may raise an alert by `now`, and those that do not read (they are alerts themselves)."""
-    return index.paths(("kind = ? AND due <= ?", (kind.name, int(now.timestamp()))),
-                       ("kind = ? AND finished = 0 AND readable = 0", (kind.name,)))
+    """Files that may raise an alert by `now`, and those that do not read (they are alerts themselves). Of
+    remark files, with every file declaring the same order as one of them: a remark is registered by a
+    later one on its order, whichever file of the order holds it."""
+    moment = int(now.timestamp())
+    due: tuple[str, tuple[Any, ...]] = ("kind = ? AND due <= ?", (kind.name, moment))
+    if kind is REMARK:
+        due = (f"kind = ? AND {DECLARED_ID} IN (SELECT {DECLARED_ID} FROM files WHERE kind = ? AND due <= ?)",
+               (kind.name, kind.name, moment))
+    return index.paths(due, ("kind = ? AND finished = 0 AND readable = 0", (kind.name,)))
 
 
 def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> list[Path]:
@@ -230,23 +252,30 @@ def _midnight(day: dt.date, tz: dt.tzinfo) -> int:
     return int(dt.datetime.combine(day, dt.time(), tzinfo=tz).timestamp())
 
 
+# The remark files of a buyer's orders: the buyer's, and every other file declaring one of those orders (a
+# deduction's repeats and registrations are told per order, across the files that declare it).
+_BUYERS_ORDERS = (f"kind = 'remark' AND {DECLARED_ID} IN (SELECT {DECLARED_ID} FROM files "
+                  "WHERE kind = 'remark' AND json_extract(facts, '$.buyer') = ?)")
+
+
 def remark_files_of(index: Index, buyer: str, order: str) -> list[Path]:
-    """The remark files a buyer's balance chain runs through: the buyer's, and the order's own."""
-    rows = index.rows("kind = 'remark' AND readable = 1 AND (json_extract(facts, '$.buyer') = ? OR path LIKE ?)",
-                      (buyer, f"%/{order}.toml"))
-    return sorted(row.path for row in rows)
+    """The remark files a buyer's balance chain runs through: those of the buyer's orders, and the order's
+    own (by the ID it declares, or by its name: a new remark may begin it)."""
+    return index.paths((_BUYERS_ORDERS, (buyer,)),
+                       (f"kind = 'remark' AND ({DECLARED_ID} = ? OR path LIKE ?)", (order, f"%/{order}.toml")))
 
 
 def listed_remarks(store: Store, index: Index | None, *, order: str | None = None, buyer: str | None = None
                    ) -> tuple[Shapes, list[remark_flow.Stored], list[RecordError]]:
     """What `remarks.readable` answers, for a listing: the ledger's shapes, the stored remarks (oldest
     first) and the files that do not read. With the index, the remarks come from the briefs it keeps, and
-    only from the files of `order` (the ID a file declares) or else of `buyer`, when one is given."""
+    only from the files of `order` (the ID a file declares) or else of `buyer`'s orders, when one is
+    given."""
     if index is None:
         return remark_flow.readable(store)
     shapes = load_shapes(store.ledger)
-    named = [("id", order)] if order is not None else [("buyer", buyer)] if buyer is not None else []
-    chosen = [(f"kind = ? AND json_extract(facts, '$.{name}') = ?", (REMARK.name, value)) for name, value in named]
+    chosen = ([(f"kind = 'remark' AND {DECLARED_ID} = ?", (order,))] if order is not None else
+              [(_BUYERS_ORDERS, (buyer,))] if buyer is not None else [])
     conditions = [*chosen, ("kind = ? AND readable = 0", (REMARK.name,))] if chosen else [("kind = ?", (REMARK.name,))]
     items, broken = briefs.remark_items(store, shapes, index, *conditions)
     return shapes, items, broken

@@ -46,7 +46,6 @@ from csctl.storage.store import Store
 
 if TYPE_CHECKING:
     from csctl.domain.alerts import Alert
-    from csctl.storage.index import Index
 
 # A shop's order number names the file: letters, digits and "-", nothing a path could misread.
 ORDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
@@ -420,25 +419,11 @@ def _break_message(link: Link) -> str:
                day=previous.at.strftime("%Y-%m-%d %H:%M"))
 
 
-def _indexed(store: Store, select: Callable[[Index], list[Path]]) -> list[Path] | None:
-    """The remark files `select` picks with the index, when there is one (else None: every file)."""
-    import sqlite3
-
-    from csctl.domain import indexing  # here, not above: indexing reads this module's facts
-
-    if not indexing.wanted():
-        return None
-    try:
-        return select(indexing.open_index(store, [REMARK]))
-    except (sqlite3.Error, OSError):
-        return None  # a cache that cannot be had here: read every file
-
-
 def _chain_files(store: Store, buyer: str, order: str) -> list[Path] | None:
     """The files the buyer's chain runs through, from the index when there is one (else None: every file)."""
-    from csctl.domain import indexing
+    from csctl.domain import indexing  # here, not above: indexing reads this module's facts
 
-    return _indexed(store, lambda index: indexing.remark_files_of(index, buyer, order))
+    return indexing.chosen_files(store, REMARK, lambda index: indexing.remark_files_of(index, buyer, order))
 
 
 def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark) -> None:
@@ -482,8 +467,11 @@ def register(store: Store, actor: AgentEntry, when: dt.datetime, order: str, mar
     require(actor, "refund.register")
     order = check_order(order)
     with store.ledger.lock(exclusive=True, what=f"register {order}"):
+        from csctl.domain import indexing
+
         # The order's remarks are those of the files declaring its ID: with the index, those files alone.
-        _shapes, items, _ = readable(store, _indexed(store, lambda index: index.naming(REMARK, "id", order)))
+        files = indexing.chosen_files(store, REMARK, lambda index: index.naming(REMARK, "id", order))
+        _shapes, items, _ = readable(store, files)
         on_order = [i for i in items if i.order == order]
         if not on_order:
             raise InvalidInput(msg("remark.no_order", order=order))

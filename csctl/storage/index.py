@@ -53,7 +53,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 19
+INDEX_VERSION = 20
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -63,9 +63,13 @@ WRITE_BATCH = 2000
 # `json.dumps` with options makes one per call, ~4 µs of each row.
 to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+# The ID a file's facts say it declares (a remittance, a remark file: its order), as the index
+# `files_declared` has it: a condition that spells it so is answered through that index.
+DECLARED_ID = "json_extract(facts, '$.id')"
+
 # The table that says which schema and context the rest was built for (created before it is read).
 META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,      -- relative to records/
     kind TEXT NOT NULL,
@@ -77,7 +81,7 @@ CREATE TABLE IF NOT EXISTS files (
     first_at INTEGER, last_at INTEGER,  -- its history's first and last event (epoch seconds)
     finished INTEGER NOT NULL DEFAULT 0,  -- nothing more will happen to it unless someone acts (never
                                           -- a file that does not read: the open ones hold those too)
-    facts TEXT NOT NULL DEFAULT '{}',
+    facts TEXT NOT NULL DEFAULT '{{}}',
     brief TEXT,                 -- what a report counts of the file, once a report read it (see `briefs`)
     checked TEXT,               -- the language of check's verdict below, the file's as it is (NULL: none)
     record_id TEXT, problems TEXT, links TEXT,  -- the verdict (see `Verdict`)
@@ -93,6 +97,7 @@ CREATE INDEX IF NOT EXISTS files_with_problems ON files (path) WHERE problems IS
 CREATE INDEX IF NOT EXISTS files_linked ON files (path) WHERE links IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_misnamed ON files (kind) WHERE record_id IS NOT name;
 CREATE INDEX IF NOT EXISTS files_name ON files (kind, name);
+CREATE INDEX IF NOT EXISTS files_declared ON files (kind, {DECLARED_ID}) WHERE {DECLARED_ID} IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_record ON files (kind, record_id);
 CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
 """
