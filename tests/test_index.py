@@ -46,6 +46,8 @@ QUESTIONS = [
     ("remit", "list", "--buyer", "tb_郑浩", "--format", "json"),
     ("remit", "list", "--customer", "C-261021-MWEME", "--format", "json"),
     ("remit", "list", "--from", "2026-11-18", "--to", "2026-11-20"),
+    ("remit", "register", "--date", "2026-11-21", "--format", "json"),
+    ("remit", "register", "--date", "2026-11-22"),
     # Questions answered from the facts the index keeps (citations, customers, remark files' IDs and buyers).
     ("kb", "list", "--format", "json"),
     ("kb", "search", "快递"),

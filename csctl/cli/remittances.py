@@ -150,10 +150,10 @@ def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at:
 
 # ----- reading ----------------------------------------------------------------------------
 
-def _remittances(app: App, *, open_only: bool = False, narrowed: tuple[str, tuple[Any, ...]] | None = None
+def _remittances(app: App, *, open_only: bool = False, narrowed: list[tuple[str, tuple[Any, ...]]] | None = None
                  ) -> list[Remittance]:
     """Every remittance, or only the open ones (duplicates are only ever among them), or with `narrowed`
-    (an `indexing.matching` condition) those it leaves; with the index, only those files are read (and
+    (conditions of `indexing`) those meeting any of them; with the index, only those files are read (and
     those that do not read, for the listing to say it left them out)."""
     from csctl.domain import indexing
 
@@ -163,7 +163,7 @@ def _remittances(app: App, *, open_only: bool = False, narrowed: tuple[str, tupl
         if index is not None and open_only:
             paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True)
         elif index is not None and narrowed is not None:
-            paths = index.paths(narrowed, ("kind = ? AND readable = 0", (REMITTANCE.name,)))
+            paths = index.paths(*narrowed, ("kind = ? AND readable = 0", (REMITTANCE.name,)))
         remits, broken = flow.readable_remittances(app.store, paths)
     app.skipped("remittance", broken)
     return [r for r in remits if r.status in flow.OPEN] if open_only else remits
@@ -214,9 +214,10 @@ def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str 
     if statuses or buyer or agent_id or customer or first or last:
         from csctl.domain.indexing import matching
 
-        narrowed = matching(REMITTANCE, tz, equal={"buyer": buyer.strip() if buyer else None, "agent": agent_id,
-                                                   "customer": customer},
-                            one_of={"status": set(statuses)} if statuses else None, created_from=first, created_to=last)
+        narrowed = [matching(REMITTANCE, tz, equal={"buyer": buyer.strip() if buyer else None, "agent": agent_id,
+                                                    "customer": customer},
+                             one_of={"status": set(statuses)} if statuses else None, created_from=first,
+                             created_to=last)]
     chosen = []
     for r in _remittances(app, open_only=open_only, narrowed=narrowed):
         day = r.created.astimezone(tz).date()
@@ -304,8 +305,12 @@ TOTAL_COLUMNS = [
 def remit_register(app: App, day_text: str | None, style: str, output: str | None) -> None:
     """The daily register (《汇款销售记录表》): every remittance created or moved that day, totals per state,
     and whether a supervisor signed it off."""
+    from csctl.domain.indexing import active
+
     day = _day(day_text, app, "--date")
-    rows = flow.register_rows(_remittances(app), day, app.ledger.config)
+    # With the index, the remittances that may have moved that day: not every one.
+    rows = flow.register_rows(_remittances(app, narrowed=active(REMITTANCE, [flow.day_bounds(day, app.ledger.config)])),
+                              day, app.ledger.config)
     sums = flow.totals(rows)
     state = flow.review_state(app.store, day, rows)
     table = [{"id": r.id, "buyer": r.buyer, "agent": r.agent, "items": r.items, "amount": r.amount,
