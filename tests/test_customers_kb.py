@@ -587,6 +587,11 @@ def test_a_hand_written_citation_counts_as_written_with_or_without_the_index(des
         monkeypatch.setenv("CSCTL_NO_INDEX", no_index)
         assert desk.json("kb", "show", entry_id)["uses_by"] == {"wang": 1}
         assert [(row["id"], row["uses"]) for row in desk.json("kb", "list")] == [(entry_id, 1)]
+        # The reports count the same citations (not the ID's characters).
+        day = desk.json("report", "daily", "--date", "2026-11-23")
+        assert next(iter(day["tickets"]["kb_uses"].items()), None) == (entry_id, 1), day["tickets"]["kb_uses"]
+        agents = desk.json("report", "agents", "--from", "2026-11-23", "--to", "2026-11-23")
+        assert [row["kb_uses"] for row in agents["agents"] if row["agent"] == "wang"] == [1]
 
 
 # ----- 9. check ----------------------------------------------------------------------------

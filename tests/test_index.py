@@ -62,6 +62,9 @@ QUESTIONS = [
     ("balance", "show", "tb_王丽", "--format", "json"),
     ("balance", "show", "tb_王丽丽"),
     ("balance", "list", "--buyer", "tb_王丽", "--format", "json"),
+    ("balance", "list", "--buyer", ""),
+    ("remark", "list", "--buyer", ""),
+    ("remit", "list", "--buyer", " "),
 ]
 
 
@@ -712,3 +715,31 @@ def test_a_row_changed_after_the_selection_costs_a_read(demo: Path, monkeypatch:
     monkeypatch.setattr("csctl.domain.briefs.decode", lambda text: pytest.fail("a brief of another version read"))
     assert [ask(demo, args, index=True) for args in listings] == before
     assert moved
+
+
+@pytest.mark.parametrize("args", [
+    ("refund", "register", "3296630045512908"),
+    ("balance", "register", "3293360014428801"),
+    ("balance", "register", "3291055820147733"),  # (registered already: refused)
+    ("remit", "review", "--date", "2026-11-20"),
+    ("remit", "review", "--date", "2026-11-21"),  # (signed already: refused)
+    ("customer", "add", "--name", "林晓燕", "--phone", "+86 138 0000 1234"),
+])
+def test_commands_on_one_record_that_look_at_others_act_alike_with_and_without_the_index(
+        tmp_path: Path, args: tuple[str, ...]) -> None:
+    """What a writing command finds among the other records (an order's remarks, a day's remittances, a
+    phone on file) is the same with the index, after outside edits, as read from the files: same answer,
+    same files written."""
+    outcomes = []
+    for index in (True, False):
+        root = copy_demo(tmp_path / f"index-{index}")
+        assert ask(root, ("alerts",), index=index)[0] in (0, 1)  # (with the index: built before the edits)
+        # A customer file that does not read, and an order's second file that registers its deduction.
+        broken = next(p for p in records(root, "customers") if p.stem != "C-261008-DK67K")
+        broken.write_text(broken.read_text(encoding="utf-8") + "broken = = 1\n", encoding="utf-8")
+        order = root / "records" / "remarks" / "2026" / "11" / "3291055820147733.toml"
+        (order.parent / "3000000000000009.toml").write_text(order.read_text(encoding="utf-8"), encoding="utf-8")
+        code, out, err = ask(root, args, index=index, who="chen")
+        files = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in (root / "records").rglob("*.toml")}
+        outcomes.append(((code, out, err.replace(str(root), "LEDGER")), files))
+    assert outcomes[0] == outcomes[1]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from csctl.domain.remarks import deductions, refunds, remark_alerts
+from csctl.domain.remarks import deductions_from, readable, refunds_from, remark_alerts
 from csctl.storage.ledger import Ledger
 from csctl.storage.store import Store
 from tests.conftest import NOW, Invoke, run_csctl, snapshot
@@ -401,11 +401,12 @@ def test_queries_for_reports(desk: Desk) -> None:
     chain_of_three(desk)
     desk.remark("1004", "refund_after_trade", *REFUND, now=at("12:00"))
     desk.ok("balance", "register", "1002", who="li", now=at("13:00"))
-    found = refunds(desk.store())
+    items = readable(desk.store())[1]
+    found = refunds_from(items)
     assert [(r.order, r.amount, r.by, r.to_register, r.registered) for r in found] == [
         ("1004", 15, "wang", True, False)]
     assert str(found[0].amount) == "15.00"
-    assert [(d.order, str(d.amount), str(d.remaining), d.registered) for d in deductions(desk.store())] == [
+    assert [(d.order, str(d.amount), str(d.remaining), d.registered) for d in deductions_from(items)] == [
         ("1001", "20.00", "30.00", False), ("1002", "10.00", "20.00", True), ("1003", "20.00", "0.00", False)]
 
 

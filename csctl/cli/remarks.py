@@ -368,7 +368,7 @@ def balance_show(app: App, buyer: str, style: str) -> None:
 def balance_list(app: App, unregistered: bool, buyer: str | None, agent: str | None, since: str | None,
                  until: str | None, style: str) -> None:
     """Every balance deduction, oldest first, with whether it is registered."""
-    _, items, broken = _listed(app, buyer=buyer)
+    _, items, broken = _listed(app, buyer=buyer or None)  # (an empty --buyer filters nothing below)
     who = app.roster_id(agent) if agent else None
     first, last = _date(app, since, "--from"), _date(app, until, "--to")
     tz = app.ledger.config.tz

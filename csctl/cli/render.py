@@ -112,6 +112,8 @@ _PLAIN_RANGES = (
     (0x3041, 0x3096, 2), (0x30A0, 0x30FF, 2), (0x3400, 0x4DB5, 2), (0x4E00, 0x9FA5, 2), (0xFF01, 0xFF60, 2),
     (0xFFE0, 0xFFE6, 2),
 )
+
+
 @functools.cache
 def _plain_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """Plain text, and a run of wide characters in it. Searched in C (a table of 20,000 rows has 100,000

@@ -281,7 +281,8 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
     )
     now = app.now()
     load = Load()
-    # Each ticket's brief becomes its row as it is taken: 60,000 briefs are never held at once.
+    # Each ticket's brief becomes its row as it is taken: once the index keeps their briefs, 60,000 tickets'
+    # are not held at once (the files a listing must read, it reads first).
     with app.ledger.lock(exclusive=False, what="tickets"):
         tickets, broken = _tickets(app, wanted, now)
         rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,

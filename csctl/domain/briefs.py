@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -215,11 +216,14 @@ def _gather(store: Store, kind: Kind, index: Index | None, conditions: tuple[Con
     their briefs when the file's stamp after it was read is the one its row holds: then what was read is
     the version the row describes (a change since would have moved its ctime). The briefs are then
     fetched and decoded a chunk at a time, as the items are taken."""
-    if index is None:
+    selected = None
+    if index is not None:
+        with contextlib.suppress(sqlite3.Error):  # a damaged index costs the reading of every file
+            selected = index.briefs(*conditions)
+    if index is None or selected is None:
         every, broken = store.read_each(kind, None, read)
         return iter(every), broken
     records = store.ledger.records
-    selected = index.briefs(*conditions)
     unread = {records / relative: (relative, stamp) for relative, kept, stamp in selected if not kept}
     briefs: list[tuple[str, str, str]] = []
 
@@ -238,14 +242,18 @@ def _gather(store: Store, kind: Kind, index: Index | None, conditions: tuple[Con
     def in_order() -> Iterator[T]:
         for start in range(0, len(selected), CHUNK):
             chunk = selected[start:start + CHUNK]
-            texts = index.brief_texts([relative for relative, kept, _ in chunk if kept])
+            texts: dict[str, tuple[str | None, str]] | None = None
+            with contextlib.suppress(sqlite3.Error):  # (then each file of the chunk is read)
+                texts = index.brief_texts([relative for relative, kept, _ in chunk if kept])
             for relative, kept, stamp in chunk:
                 if not kept:
                     if relative in from_files:
                         yield from_files.pop(relative)
                     continue
+                if texts is not None and relative not in texts:
+                    continue  # its row is gone since the selection: the file was deleted or moved meanwhile
                 # (`NO_BRIEF`, a row changed since it was selected, a brief that does not decode: the file.)
-                text, stamp_now = texts.get(relative, (None, ""))
+                text, stamp_now = (texts or {}).get(relative, (None, ""))
                 found: T | None = None
                 if text and stamp_now == stamp:
                     with contextlib.suppress(ValueError, TypeError, KeyError, IndexError, ArithmeticError, OSError):

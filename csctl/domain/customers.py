@@ -75,9 +75,10 @@ def add(store: Store, actor: AgentEntry, at: Any, values: dict[str, Any], *, sam
             from csctl.domain import indexing  # here, not above: indexing reads this module's facts
 
             phone, key = _national(fields["phone"]), phone_key(fields["phone"])
-            # With the index, the files of the customers whose phone has this number's key: not every one.
+            # With the index, the files of the customers whose phone falls in this number's bucket (and those
+            # that do not read, which stop the search as they do without it): not every one.
             files = None if key is None else indexing.chosen_files(
-                store, CUSTOMER, lambda index: index.naming(CUSTOMER, "phone", key))
+                store, CUSTOMER, lambda index: index.naming(CUSTOMER, "phone", key, with_unreadable=True))
             owner = next((c for c in find(store, Search(), files) if c.phone and _national(c.phone) == phone), None)
             if owner is not None:
                 raise InvalidInput(msg("customer.phone_on_file", id=owner.id, name=owner.name))
@@ -122,10 +123,12 @@ def _national(phone: str | None) -> str:
 
 
 def phone_key(phone: str | None) -> str | None:
-    """What the index keeps of a customer's phone to find who has a number: a digest of its national
-    digits, enough to find the owner without one more copy of the number (None: no phone)."""
+    """What the index keeps of a customer's phone to find who has a number: one of 65,536 buckets of its
+    national digits (None: no phone). A bucket holds ~150,000 possible mobile numbers, so the index tells
+    nothing of the number (a digest of 10^10 numbers would be reversed in minutes); a few customers share
+    each bucket, and their files are read to compare the numbers."""
     national = _national(phone)
-    return hashlib.sha256(national.encode()).hexdigest()[:20] if national else None
+    return hashlib.sha256(national.encode()).hexdigest()[:4] if national else None
 
 
 @dataclass(frozen=True)

@@ -177,8 +177,8 @@ def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:
 
 
 def _present(**facts: Any) -> dict[str, Any]:
-    """The facts that hold something: a ticket naming no customer and citing nothing keeps only its status
-    (the facts of every row are read by some questions)."""
+    """The facts that hold something (a ticket assigned to no one, naming no customer and citing nothing
+    keeps only its status): some questions read the facts of every row of a kind."""
     return {name: value for name, value in facts.items() if value not in (None, [])}
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from csctl.domain.auth import may, require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.domain.tickets import readable_tickets
+from csctl.domain.tickets import cited_entries, readable_tickets
 from csctl.errors import IllegalTransition, InvalidInput
 from csctl.i18n import enum_label, msg
 from csctl.models.base import Event, Record
@@ -190,15 +190,10 @@ class Uses:
 
 
 def citations(ticket: Ticket) -> Iterator[tuple[str, str]]:
-    """Each knowledge entry the ticket's resolutions cite, with who resolved it; a hand-written `kb` of
-    one ID counts as that ID, and a value of another type cites nothing."""
+    """Each knowledge entry the ticket's resolutions cite (`tickets.cited_entries`), with who resolved it."""
     for event in ticket.events:
-        if event.action != "resolved":
-            continue
-        cited = event.extras.get("kb")
-        for entry_id in [cited] if isinstance(cited, str) else cited if isinstance(cited, list) else []:
-            if isinstance(entry_id, str):
-                yield entry_id, event.by
+        for entry_id in cited_entries(event):
+            yield entry_id, event.by
 
 
 def uses(store: Store, index: Index | None) -> Uses:

@@ -451,16 +451,6 @@ def readable(store: Store, paths: Iterable[Path] | None = None) -> tuple[Shapes,
     return shapes, stored_remarks(files, shapes), broken
 
 
-def refunds(store: Store) -> list[Refund]:
-    """Every refund remark (for the register and the reports): date, amount, agent, registered or not."""
-    return refunds_from(readable(store)[1])
-
-
-def deductions(store: Store) -> list[Deduction]:
-    """Every balance deduction (for the reports): date, amount, remaining, agent, registered or not."""
-    return deductions_from(readable(store)[1])
-
-
 def register(store: Store, actor: AgentEntry, when: dt.datetime, order: str, marker: str,
              *, recorded: dt.datetime | None = None) -> Added:
     """Write 退款已登记 / 余额已登记 on an order that has something unregistered (else exit 2)."""

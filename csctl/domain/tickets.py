@@ -89,6 +89,16 @@ class EventView(Protocol):
     def extras(self) -> Mapping[str, Any]: ...
 
 
+def cited_entries(event: EventView) -> list[str]:
+    """The knowledge entries an event cites: a resolution's `kb` (`ticket resolve --kb`); one written by
+    hand as a single ID counts as that ID, and a value of another type cites nothing."""
+    if event.action != "resolved":
+        return []
+    cited = event.extras.get("kb")
+    values = [cited] if isinstance(cited, str) else cited if isinstance(cited, list) else []
+    return [entry for entry in values if isinstance(entry, str)]
+
+
 @dataclass
 class Derived:
     """What a history adds up to."""

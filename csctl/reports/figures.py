@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from csctl.domain import remittances as remit_flow
 from csctl.domain.briefs import Settled, TicketBrief
 from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
-from csctl.domain.tickets import EventView
+from csctl.domain.tickets import EventView, cited_entries
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
     CallbackOutcome,
@@ -229,7 +229,7 @@ def ticket_figures(tickets: Iterable[TicketBrief], period: Period, config: Ledge
                 if isinstance(event.extras.get("satisfaction"), int):
                     out.satisfaction.append(event.extras["satisfaction"])
             elif event.action == "resolved":
-                out.kb_uses.update(event.extras.get("kb") or [])
+                out.kb_uses.update(cited_entries(event))
         _judge_deadline(out, ticket, standings.judged(ticket, window), window.end)
     return out
 
@@ -345,7 +345,7 @@ def agent_rows(tickets: Iterable[TicketBrief], remits: Iterable[Remittance], rem
                 resolver = event.by
                 if event.at >= start:
                     handled_here.add(event.by)
-                    row(event.by).kb_uses += len(event.extras.get("kb") or [])
+                    row(event.by).kb_uses += len(cited_entries(event))
             elif event.at >= start and event.action == "callback":
                 row(event.by).callbacks += 1
                 score = event.extras.get("satisfaction")

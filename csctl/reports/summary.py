@@ -19,6 +19,7 @@ from csctl.domain import remarks as remark_flow
 from csctl.domain import remittances as remit_flow
 from csctl.domain.briefs import TicketBrief, remark_items, ticket_briefs
 from csctl.domain.remark_shapes import load_shapes
+from csctl.domain.tickets import cited_entries
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import enum_label, msg
 from csctl.models.config import LedgerConfig
@@ -75,8 +76,8 @@ def read_sources(store: Store, index: Index | None = None, periods: Iterable[Per
         remarks, broken_remarks = remark_items(store, load_shapes(store.ledger), index,
                                                *indexing.active(REMARK, bounds))
         # The questions of the knowledge entries a resolution cites: those files, not the whole base.
-        cited = {kb for t in tickets for e in t.events if e.action == "resolved" for kb in e.extras.get("kb") or []}
-        files = sorted({path for kb in cited if isinstance(kb, str) and ids.ID_PATTERN.fullmatch(kb)
+        cited = {kb for t in tickets for e in t.events for kb in cited_entries(e)}
+        files = sorted({path for kb in cited if ids.ID_PATTERN.fullmatch(kb)
                         for path in store.files_named(KB, kb)})
         if index is not None:
             questions = indexing.kb_questions(index, [path.relative_to(store.ledger.records).as_posix()

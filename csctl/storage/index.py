@@ -53,7 +53,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 20
+INDEX_VERSION = 21
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -409,9 +409,11 @@ class Index:
         return [json.loads(facts) for facts, in self.db.execute(
             "SELECT facts FROM files WHERE kind = ? AND readable = 1", (kind.name,))]
 
-    def naming(self, kind: Kind, name: str, value: str) -> list[Path]:
-        """The readable files of `kind` whose facts keep `value` under `name`, in order."""
-        return self.paths((f"kind = ? AND readable = 1 AND json_extract(facts, '$.{name}') = ?", (kind.name, value)))
+    def naming(self, kind: Kind, name: str, value: str, *, with_unreadable: bool = False) -> list[Path]:
+        """The readable files of `kind` whose facts keep `value` under `name` (and those that do not read,
+        for a reader that stops at one), in order."""
+        named = (f"kind = ? AND readable = 1 AND json_extract(facts, '$.{name}') = ?", (kind.name, value))
+        return self.paths(named, *[("kind = ? AND readable = 0", (kind.name,))] if with_unreadable else [])
 
     def fact_lists(self, kind: Kind, name: str) -> list[list[Any]]:
         """The list each readable file of `kind` keeps under `name` in its facts, where it keeps one (SQLite
