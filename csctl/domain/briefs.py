@@ -172,7 +172,7 @@ def ticket_briefs(store: Store, index: Index | None = None, *conditions: Conditi
                   ) -> tuple[Iterator[TicketBrief], list[RecordError]]:
     """The briefs of every ticket, or with the index of the files meeting any of `conditions`, in the order of
     their paths; and what is wrong with the files that do not read or whose history does not replay (complete
-    once the briefs are taken: taken one at a time, none is held longer than its reader needs it)."""
+    once the briefs are taken). Those the index keeps are decoded as they are taken (`_gather`)."""
     config = store.ledger.config
     clock = clockwork(config)
 
