@@ -65,6 +65,12 @@ QUESTIONS = [
     ("balance", "list", "--buyer", ""),
     ("remark", "list", "--buyer", ""),
     ("remit", "list", "--buyer", " "),
+    # Text UTF-8 cannot carry (undecodable bytes on a command line) matches no record, index or not.
+    ("balance", "list", "--buyer", "ab\udcffcd"),
+    ("balance", "show", "ab\udcffcd"),
+    ("remark", "list", "--buyer", "ab\udcffcd", "--format", "json"),
+    ("remark", "list", "--order", "33\udcff"),
+    ("remit", "list", "--buyer", "ab\udcffcd"),
 ]
 
 

@@ -39,7 +39,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -357,7 +357,8 @@ class Index:
 
     def rows(self, where: str = "1", parameters: tuple[Any, ...] = ()) -> Iterator[Row]:
         query = f"SELECT path, kind, readable, due, first_at, last_at, finished, facts FROM files WHERE {where}"
-        for path, kind, readable, due, first_at, last_at, finished, facts in self.db.execute(query, parameters):
+        for path, kind, readable, due, first_at, last_at, finished, facts in self.db.execute(query,
+                                                                                             _bindable(parameters)):
             yield Row(self.records / path, _KINDS[kind], bool(readable), due, first_at, last_at, bool(finished),
                       json.loads(facts))
 
@@ -402,7 +403,7 @@ class Index:
         repeats). One statement: it sees one state of the index, as another command's refresh writes."""
         union = " UNION ".join(f"SELECT path FROM files WHERE {where}" for where, _ in conditions)
         return self.db.execute(f"SELECT path, {columns} FROM files WHERE path IN ({union}) ORDER BY path",
-                               [value for _, parameters in conditions for value in parameters]).fetchall()
+                               _bindable([value for _, parameters in conditions for value in parameters])).fetchall()
 
     def facts_of(self, kind: Kind) -> list[dict[str, Any]]:
         """The facts of every readable file of `kind` (a question about all of them: no paths, no rows)."""
@@ -499,6 +500,14 @@ def _open(cache: Path) -> sqlite3.Connection:
 # What a worker returns for a file that changed while it was read (compared by value: it comes back
 # pickled from a worker): nothing is written but a doubt.
 CHANGED_WHILE_READ: tuple[Any, ...] = ("changed while read",)
+
+
+def _bindable(values: Iterable[Any]) -> list[Any]:
+    """Values for a selection, text that UTF-8 cannot carry (a lone surrogate from undecodable bytes on the
+    command line) with `?` in its place. No record holds such text, so the reader's own filter admits none
+    of the files the changed text selects: a selection may hold more than the reader takes, never less."""
+    return [value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+            for value in values]
 
 
 def stamp_of(path: Path) -> str:
