@@ -163,7 +163,7 @@ def _remittances(app: App, *, open_only: bool = False, narrowed: list[tuple[str,
         if index is not None and open_only:
             paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True)
         elif index is not None and narrowed is not None:
-            paths = index.paths(*narrowed, ("kind = ? AND readable = 0", (REMITTANCE.name,)))
+            paths = indexing.chosen_and_unreadable(index, REMITTANCE, *narrowed)
         remits, broken = flow.readable_remittances(app.store, paths)
     app.skipped("remittance", broken)
     return [r for r in remits if r.status in flow.OPEN] if open_only else remits

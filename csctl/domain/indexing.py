@@ -200,6 +200,12 @@ def due_by(index: Index, kind: Kind, now: dt.datetime) -> list[Path]:
     return index.paths(due, ("kind = ? AND finished = 0 AND readable = 0", (kind.name,)))
 
 
+def chosen_and_unreadable(index: Index, kind: Kind, *conditions: tuple[str, tuple[Any, ...]]) -> list[Path]:
+    """The files meeting any of `conditions`, and the files of `kind` that do not read (for a listing to say
+    it left them out, as it does without the index)."""
+    return index.paths(*conditions, ("kind = ? AND readable = 0", (kind.name,)))
+
+
 def unfinished(index: Index, kind: Kind, *, with_unreadable: bool = False) -> list[Path]:
     """Files of records not finished yet (and, for a listing that says what it skipped, the unreadable)."""
     return index.paths(("kind = ? AND finished = 0" + ("" if with_unreadable else " AND readable = 1"),
