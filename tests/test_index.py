@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -207,6 +208,67 @@ def test_a_damaged_or_foreign_index_costs_only_time(demo: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8").replace('verify_within = "3d"', 'verify_within = "1d"'),
                       encoding="utf-8")
     assert ask(demo, QUESTIONS[0], index=True) == ask(demo, QUESTIONS[0], index=False)
+
+
+def test_a_roster_edit_has_check_judge_the_remark_files_again_and_nothing_else(demo: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding or editing people is the commonest edit of the settings: no fact or brief depends on the roster,
+    and of the verdicts only those of remark files (their shapes read the roster's names and roles), so the
+    readers read no file again and `check` only the remark files. A person taken off the roster by hand is
+    still found in every file naming them, as without the index; a comment or a key's order changes nothing."""
+    from csctl.domain import indexing
+
+    judged: list[str] = []
+    described: list[str] = []
+    read_text, describer = indexing.read_text, indexing.describer
+
+    def judging(path: Path) -> str:
+        judged.append(path.relative_to(demo / "records").parts[0])
+        return read_text(path)
+
+    def counting_describer(store: Any) -> Any:
+        describe = describer(store)
+
+        def describing(kind: Any, path: Path) -> Any:
+            described.append(path.relative_to(demo / "records").parts[0])
+            return describe(kind, path)
+
+        return describing
+
+    def reads(*args: str) -> tuple[set[str], set[str]]:
+        """The folders whose files `args` judged and described."""
+        judged.clear()
+        described.clear()
+        ask(demo, args, index=True)
+        return set(judged), set(described)
+
+    monkeypatch.setattr(indexing, "read_text", judging)
+    monkeypatch.setattr(indexing, "describer", counting_describer)
+    for question in (("check",), *QUESTIONS[:5]):
+        ask(demo, question, index=True)
+    act(demo, "agent", "add", "newbie", "--name", "新人", "--role", "agent", "--staff-no", "9911", who="chen")
+    act(demo, "agent", "edit", "zhang", "--role", "agent", who="chen")
+    assert reads("check") == ({"remarks"}, set())
+    act(demo, "agent", "edit", "zhang", "--name", "张小", who="chen")  # remarks are signed 小张
+    assert ask(demo, ("check",), index=True) == ask(demo, ("check",), index=False)
+    for question in QUESTIONS[:5]:
+        assert reads(*question) == (set(), set()), question
+    assert reads("check") == (set(), set())
+
+    config = demo / "csctl.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text("# 名册见下。\n" + text.replace('name = "小林"\nrole = "agent"', 'role = "agent"\nname = "小林"'),
+                      encoding="utf-8")
+    assert reads("check") == (set(), set())
+    config.write_text(text.replace('[[agents]]\nid = "lin"\nname = "小林"\nrole = "agent"\nstaff_no = "1047"\n', ""),
+                      encoding="utf-8")
+    assert reads("check", "--format", "json") == ({"remarks"}, set())
+    code, out, _ = ask(demo, ("check",), index=True)
+    assert code == 1
+    assert "lin" in out
+    assert ask(demo, ("check",), index=True) == ask(demo, ("check",), index=False)
+    assert ask(demo, ("check", str(demo / "records" / "tickets")), index=True) == ask(
+        demo, ("check", str(demo / "records" / "tickets")), index=False)
 
 
 def test_a_read_only_ledger_is_answered_without_an_index(demo: Path) -> None:
@@ -484,6 +546,14 @@ def test_files_the_index_does_not_hold_are_still_checked(demo: Path) -> None:
     code, out, _ = ask(demo, ("check", str(hidden)), index=True)
     assert code == 1
     assert ".T-261101-AAAAA.toml:" in out
+    assert (code, out) == ask(demo, ("check", str(hidden)), index=False)[:2]
+    # One that reads, naming someone not on the roster (where they are named: a line of its own).
+    ticket = next(p for p in records(demo, "tickets") if p != hidden)
+    hidden.write_text(re.sub(r'(?m)^by = ".*"$', 'by = "nobody"', ticket.read_text(encoding="utf-8"), count=1),
+                      encoding="utf-8")
+    code, out, _ = ask(demo, ("check", str(hidden)), index=True)
+    assert code == 1
+    assert "nobody" in out
     assert (code, out) == ask(demo, ("check", str(hidden)), index=False)[:2]
     hidden.unlink()
     (folder / "T-261101-BBBBB.toml").symlink_to(folder / "nowhere.toml")

@@ -51,7 +51,8 @@ def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress
                examine: Examine | None = None, jobs: int = 1) -> Index:
     """The ledger's index, its rows of `kinds` (default all) brought up to the files on disk: with their
     facts, or with `examine`, with `check`'s verdicts (read by `jobs` processes where there is much)."""
-    index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress)
+    index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress,
+                  verdict_contexts(store))
     index.refresh(kinds, judge=None if examine is None else judge(store, examine), language=language(), jobs=jobs)
     return index
 
@@ -114,15 +115,31 @@ def _replayable(record: Record, path: Path) -> Record:
     return record
 
 
+# Settings no fact, brief or verdict reads: the team's name (a report's title), git's and the lock's.
+# (The roster goes apart: only `check` reads it, `verdict_contexts`.)
+_UNREAD_SETTINGS: dict[str, Any] = {"team": {"name"}, "git": True, "lock": True, "agents": True}
+
+
 def _context(store: Store) -> str:
-    """What every fact depends on besides its own file: csctl, the settings, the templates."""
-    digest = hashlib.sha256(__version__.encode())
-    for path in [store.ledger.config_path, *sorted(store.ledger.templates.glob("*.toml"))]:
+    """What every fact, brief and verdict depends on besides its own file: csctl, the templates, and the
+    settings as they read (not as they are written: a comment or a key's order changes nothing) but for
+    the roster, which only `check` reads (`verdict_contexts`), and settings none of them reads."""
+    settings = store.ledger.config.model_dump(mode="json", exclude=_UNREAD_SETTINGS)
+    digest = hashlib.sha256(f"{__version__}\0{json.dumps(settings, sort_keys=True)}\0".encode())
+    for path in sorted(store.ledger.templates.glob("*.toml")):
         try:
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         except OSError:
             digest.update(path.name.encode() + b"\0missing\0")
     return digest.hexdigest()
+
+
+def verdict_contexts(store: Store) -> dict[str, str]:
+    """What verdicts depend on besides `_context`, per kind: a remark file's on the roster's names and roles
+    (its text is matched with the names remarks are signed with, its writer's role against the shape's).
+    Every other verdict leaves the roster to `check`, which judges the people each file names against it."""
+    roster = [[agent.id, agent.name, agent.role.value] for agent in store.ledger.config.agents]
+    return {REMARK.name: hashlib.sha256(json.dumps(roster, ensure_ascii=False).encode()).hexdigest()}
 
 
 def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -60,22 +60,16 @@ def _remarks_of(record: Record) -> list[Remark]:
     return record.remarks if isinstance(record, RemarkFile) else []
 
 
-def _records_named(record: Record, kind: Kind) -> Iterator[tuple[str, str]]:
-    """(kind, ID) of each record a record names (people aside)."""
-    for name, target in kind.references.items():
-        if target != AGENT:
-            value = getattr(record, name)
-            yield from ((target, item) for item in (value if isinstance(value, list) else [value]) if item is not None)
-
-
 def _unknown(where: str, target: str, value: str) -> str:
     return msg("check.unknown_ref", field=where, kind=msg(f"kind.{target}"), value=value)
 
 
-def record_references(record: Record, kind: Kind, known: Mapping[str, Collection[str]]) -> Iterator[Finding]:
-    """The records a record names that are not on file."""
+def record_references(record: Record, kind: Kind, known: Mapping[str, Collection[str] | None]) -> Iterator[Finding]:
+    """The records a record names that are not on file, and the people not on the roster: `known` gives the
+    names of each kind (a kind it gives None, any name)."""
     for loc, where, target, value in _named(record, kind):
-        if target != AGENT and value not in known[target]:
+        names = known[target]
+        if names is not None and value not in names:
             yield Finding(loc, _unknown(where, target, value))
 
 
@@ -183,7 +177,7 @@ def check_ledger(store: Store, now: dt.datetime, paths: list[Path] | None = None
         index = _checked(store, examiner, progress, jobs, kept=config is not None)
         if config is not None:
             report.problems.extend(_template_problems(index, examiner))
-        _judge(store, index, chosen, report)
+        _judge(store, index, chosen, report, examiner.roster)
         if chosen is not None:
             _judge_unindexed(store, examiner, chosen.difference(index.checked_paths()), report)
     return report
@@ -234,12 +228,14 @@ class Examiner:
     """`check`'s verdict on one file by itself (an `indexing.Examine`): what the file says needs nothing
     but the file, the settings and the templates — all of which the index's context covers — so the
     verdict is kept with the file's stat. It also notes what the file must be judged on against the
-    others: the records it names, its follow-up links, the deductions it adds to a buyer's chain."""
+    others and the roster: the records and people it names, its follow-up links, the deductions it adds to
+    a buyer's chain. (So a roster edit, the commonest edit of the settings, leaves the verdicts standing but
+    those of remark files, whose shapes read the roster's names and roles: `indexing.verdict_contexts`.)"""
 
     def __init__(self, store: Store, ctx: CheckContext) -> None:
         self.store = store
         self.ctx = ctx
-        self.roster = None if ctx.config is None else {agent.id for agent in ctx.config.agents}
+        self.roster = None if ctx.config is None else frozenset(agent.id for agent in ctx.config.agents)
 
     @cached_property
     def _shapes_loaded(self) -> tuple[Shapes | None, list[Problem]]:
@@ -265,22 +261,13 @@ class Examiner:
             assert error is not None
             return Verdict(None, to_json([[line, message, False] for line, message in error.all]))
         findings = list(_findings(self.store, kind, path, record, self.ctx))
-        # Everyone a record names is on the roster (where each one is named is looked for only when
-        # someone is not); the records it names are judged across the files.
-        people = {event.by for event in record.events}
-        people.update(remark.by for remark in _remarks_of(record))
-        people.update(getattr(record, name) for name, target in kind.references.items() if target == AGENT)
-        people.discard(None)
-        if self.roster is not None and not people <= self.roster:
-            findings.extend(Finding(loc, _unknown(where, target, value)) for loc, where, target, value
-                            in _named(record, kind) if target == AGENT and value not in self.roster)
         if isinstance(record, RemarkFile) and self.shapes is not None and self.ctx.config is not None:
             findings.extend(remark_findings(record, self.shapes, self.ctx.config))
         problems = None
         if findings:
             lines = key_lines(text or "")
             problems = to_json([[line_of(lines, f.loc), f.message, f.warning] for f in findings])
-        refs = tuple(sorted({(target, value) for target, value in _records_named(record, kind)}))
+        refs = tuple(sorted({(target, value) for _, _, target, value in _named(record, kind)}))
         return Verdict(record.id, problems, refs, self._links(record, path))
 
     def _links(self, record: Record, path: Path) -> str | None:
@@ -310,28 +297,30 @@ def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *,
     return index
 
 
-class _Names(dict[str, set[str]]):
-    """The names of each kind's files, asked of the index when first needed."""
+class _Names(dict[str, Collection[str] | None]):
+    """The names of each kind's files, asked of the index when first needed, and the roster's."""
 
-    def __init__(self, index: Index) -> None:
-        super().__init__()
+    def __init__(self, index: Index, roster: Collection[str] | None) -> None:
+        super().__init__({AGENT: roster})
         self.index = index
 
     def __missing__(self, kind: str) -> set[str]:
-        self[kind] = self.index.names(kind)
-        return self[kind]
+        names = self[kind] = self.index.names(kind)
+        return names
 
 
-def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckReport) -> None:
-    """The problems of the `chosen` files (None: all): each one's own, and those across the files."""
+def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckReport,
+           roster: Collection[str] | None) -> None:
+    """The problems of the `chosen` files (None: all): each one's own, and those across the files and
+    against the `roster` (None: a roster that cannot be read, against which nothing is judged)."""
     records = store.ledger.records
     report.files += index.checked_count() if chosen is None else len(chosen.intersection(index.checked_paths()))
     for relative, problems in index.with_problems():
         if chosen is None or relative in chosen:
             report.problems.extend(_own_problems(relative, problems))
     across: list[tuple[str, Finding]] = []
-    known = _Names(index)
-    for relative, kind in index.naming_nothing():
+    known = _Names(index, roster)
+    for relative, kind in index.naming_nothing({AGENT: roster}):
         if chosen is None or relative in chosen:
             try:
                 record = store.load(kind, records / relative)
@@ -350,8 +339,14 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
              *(followup for link in links.values() for followup in link.followups)}
     across.extend(followup_findings(links, index.declared(TICKET.name, named)))
     across.extend((path.as_posix(), finding) for path, finding in chain_breaks(deductions))
+    report.problems.extend(_located(records, across, chosen))
+    report.problems.extend(_duplicate_problems(index.claims(), chosen))
+
+
+def _located(records: Path, findings: Iterable[tuple[str, Finding]], chosen: set[str] | None) -> Iterator[Problem]:
+    """Problems of findings in files (relative to `records`), each at its line, of the `chosen` files."""
     lines: dict[str, dict[Loc, int]] = {}
-    for relative, finding in across:
+    for relative, finding in findings:
         if chosen is not None and relative not in chosen:
             continue
         if relative not in lines:
@@ -359,9 +354,8 @@ def _judge(store: Store, index: Index, chosen: set[str] | None, report: CheckRep
                 lines[relative] = key_lines(read_text(records / relative))
             except CsctlError:
                 lines[relative] = {}  # gone since it was read: the problem stands, without a line
-        report.problems.append(Problem(f"{RECORDS}/{relative}", line_of(lines[relative], finding.loc),
-                                       finding.message, finding.warning))
-    report.problems.extend(_duplicate_problems(index.claims(), chosen))
+        yield Problem(f"{RECORDS}/{relative}", line_of(lines[relative], finding.loc), finding.message,
+                      finding.warning)
 
 
 def _findings(store: Store, kind: Kind, path: Path, record: Record, ctx: CheckContext) -> Iterator[Finding]:
@@ -403,12 +397,24 @@ def _judge_unindexed(store: Store, examiner: Examiner, files: Collection[str], r
     from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
 
     judged = indexing.judge(store, examiner)
+    records = store.ledger.records
+    roster = examiner.roster
+    people_only: defaultdict[str, Collection[str] | None] = defaultdict(lambda: None, {AGENT: roster})
+    across: list[tuple[str, Finding]] = []
     for relative in sorted(files):
-        verdict = judged(KIND_BY_FOLDER[relative.split("/", 1)[0]], store.ledger.records / relative)
+        kind = KIND_BY_FOLDER[relative.split("/", 1)[0]]
+        verdict = judged(kind, records / relative)
         if verdict is None:
             continue
         report.files += 1
         report.problems.extend(_own_problems(relative, verdict.problems))
+        if roster is not None and any(target == AGENT and name not in roster for target, name in verdict.refs):
+            try:
+                record = store.load(kind, records / relative)
+            except CsctlError:
+                continue  # changed since it was judged
+            across.extend((relative, finding) for finding in record_references(record, kind, people_only))
+    report.problems.extend(_located(records, across, None))
 
 
 def _duplicate_problems(claims: dict[tuple[str, str], list[tuple[str, bool]]],

@@ -39,7 +39,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISREG
@@ -53,7 +53,7 @@ from csctl.storage import worktree
 
 # Bump when the schema, the meaning of a fact or what a check rule finds changes without a new csctl
 # version (the version is part of the context): an older index is rebuilt.
-INDEX_VERSION = 21
+INDEX_VERSION = 22
 INDEX_NAME = "index.sqlite3"
 # Files modified this recently are not trusted by their stat alone (see `_changed`).
 RACY_NS = 2_000_000_000
@@ -100,6 +100,7 @@ CREATE INDEX IF NOT EXISTS files_name ON files (kind, name);
 CREATE INDEX IF NOT EXISTS files_declared ON files (kind, {DECLARED_ID}) WHERE {DECLARED_ID} IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_record ON files (kind, record_id);
 CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
+CREATE INDEX IF NOT EXISTS refs_named ON refs (kind, id);
 """
 
 
@@ -150,7 +151,7 @@ class Index:
     index that lives as long as the command (`check` without a kept index)."""
 
     def __init__(self, records: Path, cache: Path | None, context: str, describe: Describe,
-                 progress: Progress = quiet) -> None:
+                 progress: Progress = quiet, verdict_contexts: Mapping[str, str] | None = None) -> None:
         self.records = records
         self.progress = progress
         self.context = f"{INDEX_VERSION}:{context}"
@@ -176,9 +177,30 @@ class Index:
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
         else:
             self.db.executescript(SCHEMA)  # (a no-op but for a table or index someone dropped)
+        self._forget_verdicts_judged_otherwise(verdict_contexts or {})
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
+
+    def _forget_verdicts_judged_otherwise(self, verdict_contexts: Mapping[str, str]) -> None:
+        """`verdict_contexts`: per kind name, what its verdicts depend on besides the context (a remark
+        file's, on the roster). Where that changed, the kind's verdicts go, and `check` judges its files
+        again; their facts and briefs stay."""
+        keys = {f"verdicts:{kind}": value for kind, value in verdict_contexts.items()}
+        if not keys:
+            return
+        stored = dict(self.db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})",
+                                      list(keys)))
+        changed = {key: value for key, value in keys.items() if stored.get(key) != value}
+        if not changed:
+            return
+        with self._transaction():
+            for key, value in changed.items():
+                kind = key.split(":", 1)[1]
+                self.db.execute("DELETE FROM refs WHERE path IN (SELECT path FROM files WHERE kind = ?)", (kind,))
+                self.db.execute(f"UPDATE files SET {', '.join(f'{c} = NULL' for c in VERDICT_COLUMNS)} "
+                                "WHERE kind = ? AND checked IS NOT NULL", (kind,))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # ----- freshness ------------------------------------------------------------------------
 
@@ -438,12 +460,30 @@ class Index:
         return self.db.execute("SELECT path, problems FROM files WHERE checked IS NOT NULL AND problems IS NOT NULL"
                                ).fetchall()
 
-    def naming_nothing(self) -> list[tuple[str, Kind]]:
-        """Files that name a record no file is named after."""
+    def naming_nothing(self, besides: Mapping[str, Collection[str] | None]) -> list[tuple[str, Kind]]:
+        """Files that name a record no file is named after, or a name of a kind in `besides` (people: no
+        files are named after them) that is not among those it gives (None: any name will do)."""
+        # The kinds of records, not `NOT IN` the others: so SQLite walks the index `refs_named` past the people.
+        named_kinds = sorted(set(_KINDS).difference(besides))
         query = ("SELECT DISTINCT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path "
-                 "WHERE f.checked IS NOT NULL AND NOT EXISTS "
-                 "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id) ORDER BY r.path")
-        return [(path, _KINDS[kind]) for path, kind in self.db.execute(query)]
+                 f"WHERE r.kind IN ({','.join('?' * len(named_kinds))}) AND f.checked IS NOT NULL AND NOT EXISTS "
+                 "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id)")
+        parameters: list[str] = named_kinds
+        for kind, known in besides.items():
+            unknown = [] if known is None else sorted(set(self._named_of_kind(kind)).difference(known))
+            if unknown:
+                query += (" UNION SELECT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path WHERE r.kind = ? "
+                          "AND r.id IN (SELECT value FROM json_each(?)) AND f.checked IS NOT NULL")
+                parameters += [kind, json.dumps(unknown)]
+        return [(path, _KINDS[kind]) for path, kind in self.db.execute(f"{query} ORDER BY 1", parameters)]
+
+    def _named_of_kind(self, kind: str) -> list[str]:
+        """Every name of `kind` some file names: a walk of the index `refs_named` from one name to the
+        next (a few dozen people among hundreds of thousands of references)."""
+        walk = ("WITH RECURSIVE named(id) AS (SELECT MIN(id) FROM refs WHERE kind = ?1 UNION ALL "
+                "SELECT (SELECT MIN(id) FROM refs WHERE kind = ?1 AND id > named.id) FROM named "
+                "WHERE named.id IS NOT NULL) SELECT id FROM named WHERE id IS NOT NULL")
+        return [name for name, in self.db.execute(walk, (kind,))]
 
     def names(self, kind: str) -> set[str]:
         """The names of every file of `kind` (the IDs on file, whether the files read or not)."""
