@@ -210,12 +210,13 @@ def test_a_damaged_or_foreign_index_costs_only_time(demo: Path) -> None:
     assert ask(demo, QUESTIONS[0], index=True) == ask(demo, QUESTIONS[0], index=False)
 
 
-def test_a_roster_edit_has_check_judge_the_remark_files_again_and_nothing_else(demo: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_of_the_settings_has_each_command_read_again_only_what_depends_on_it(
+        demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Adding or editing people is the commonest edit of the settings: no fact or brief depends on the roster,
     and of the verdicts only those of remark files (their shapes read the roster's names and roles), so the
     readers read no file again and `check` only the remark files. A person taken off the roster by hand is
-    still found in every file naming them, as without the index; a comment or a key's order changes nothing."""
+    still found in every file naming them, as without the index; a comment or a key's order changes nothing.
+    A change of the working hours moves deadlines (every fact) and leaves every verdict standing."""
     from csctl.domain import indexing
 
     judged: list[str] = []
@@ -269,6 +270,16 @@ def test_a_roster_edit_has_check_judge_the_remark_files_again_and_nothing_else(d
     assert ask(demo, ("check",), index=True) == ask(demo, ("check",), index=False)
     assert ask(demo, ("check", str(demo / "records" / "tickets")), index=True) == ask(
         demo, ("check", str(demo / "records" / "tickets")), index=False)
+
+    before = [ask(demo, question, index=False) for question in QUESTIONS[:5]]
+    config.write_text(config.read_text(encoding="utf-8").replace('sun = "08:30-16:00"', 'sun = ""').replace(
+        'resolution = { default = "3d"', 'resolution = { default = "2h"'), encoding="utf-8")
+    assert reads("check") == (set(), set())
+    assert reads("alerts") == (set(), {"tickets", "remittances", "remarks", "customers", "kb", "reviews"})
+    after = [ask(demo, question, index=False) for question in QUESTIONS[:5]]
+    assert before[0] != after[0]  # more tickets overdue
+    assert before[4] != after[4]  # fewer resolved in time
+    assert [ask(demo, question, index=True) for question in QUESTIONS[:5]] == after
 
 
 def test_a_read_only_ledger_is_answered_without_an_index(demo: Path) -> None:

@@ -29,7 +29,7 @@ from csctl.domain.tickets import replayable
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import language, msg
 from csctl.models.base import Record
-from csctl.models.kinds import REMARK, REMITTANCE, REVIEW, Kind
+from csctl.models.kinds import KINDS, REMARK, REMITTANCE, REVIEW, Kind
 from csctl.models.records import Customer, KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage.index import DECLARED_ID, Describe, Facts, Index, Judge, Verdict
@@ -51,8 +51,8 @@ def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress
                examine: Examine | None = None, jobs: int = 1) -> Index:
     """The ledger's index, its rows of `kinds` (default all) brought up to the files on disk: with their
     facts, or with `examine`, with `check`'s verdicts (read by `jobs` processes where there is much)."""
-    index = Index(store.ledger.records, store.ledger.cache, _context(store), describer(store), progress,
-                  verdict_contexts(store))
+    index = Index(store.ledger.records, store.ledger.cache, __version__, describer(store), progress,
+                  facts_context=_facts_context(store), verdict_contexts=_verdict_contexts(store))
     index.refresh(kinds, judge=None if examine is None else judge(store, examine), language=language(), jobs=jobs)
     return index
 
@@ -115,31 +115,41 @@ def _replayable(record: Record, path: Path) -> Record:
     return record
 
 
-# Settings no fact, brief or verdict reads: the team's name (a report's title), git's and the lock's.
-# (The roster goes apart: only `check` reads it, `verdict_contexts`.)
-_UNREAD_SETTINGS: dict[str, Any] = {"team": {"name"}, "git": True, "lock": True, "agents": True}
+# Settings no fact or brief reads: the roster (`check` alone reads it), the team's name (a report's title),
+# git's and the lock's.
+_UNREAD_BY_FACTS: dict[str, Any] = {"agents": True, "team": {"name"}, "git": True, "lock": True}
 
 
-def _context(store: Store) -> str:
-    """What every fact, brief and verdict depends on besides its own file: csctl, the templates, and the
-    settings as they read (not as they are written: a comment or a key's order changes nothing) but for
-    the roster, which only `check` reads (`verdict_contexts`), and settings none of them reads."""
-    settings = store.ledger.config.model_dump(mode="json", exclude=_UNREAD_SETTINGS)
-    digest = hashlib.sha256(f"{__version__}\0{json.dumps(settings, sort_keys=True)}\0".encode())
+def _facts_context(store: Store) -> str:
+    """What the facts and briefs depend on besides their files and csctl: the templates (a remark's shape)
+    and the settings as they read (not as they are written: a comment or a key's order changes nothing)."""
+    return _digest(store, store.ledger.config.model_dump(mode="json", exclude=_UNREAD_BY_FACTS))
+
+
+def _verdict_contexts(store: Store) -> dict[str, str]:
+    """What each kind's verdicts depend on besides their files and csctl: the templates (the forbidden
+    phrases, the remark shapes), the remark settings (the shapes' date format), the time zone and the
+    language; a remark file's, the roster's names and roles too (its text is matched with the names remarks
+    are signed with, its writer's role against the shape's). No deadline or working hour is judged: a new
+    year's holidays or another time limit leave every verdict standing. Nor, but for remark files, the
+    roster: `check` judges the people each file names against it across the files, so adding or editing
+    people, the commonest edit of the settings, has it read the remark files alone."""
+    config = store.ledger.config
+    read = {"remarks": config.remarks.model_dump(mode="json"), "team": [config.team.timezone, config.team.locale]}
+    common = _digest(store, read)
+    with_roster = _digest(store, {**read, "roster": [[a.id, a.name, a.role.value] for a in config.agents]})
+    return {kind.name: with_roster if kind is REMARK else common for kind in KINDS.values()}
+
+
+def _digest(store: Store, settings: Any) -> str:
+    """A digest of `settings` and the templates."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
     for path in sorted(store.ledger.templates.glob("*.toml")):
         try:
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
         except OSError:
-            digest.update(path.name.encode() + b"\0missing\0")
+            digest.update(b"\0" + path.name.encode() + b"\0missing")
     return digest.hexdigest()
-
-
-def verdict_contexts(store: Store) -> dict[str, str]:
-    """What verdicts depend on besides `_context`, per kind: a remark file's on the roster's names and roles
-    (its text is matched with the names remarks are signed with, its writer's role against the shape's).
-    Every other verdict leaves the roster to `check`, which judges the people each file names against it."""
-    roster = [[agent.id, agent.name, agent.role.value] for agent in store.ledger.config.agents]
-    return {REMARK.name: hashlib.sha256(json.dumps(roster, ensure_ascii=False).encode()).hexdigest()}
 
 
 def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:

@@ -230,7 +230,7 @@ class Examiner:
     verdict is kept with the file's stat. It also notes what the file must be judged on against the
     others and the roster: the records and people it names, its follow-up links, the deductions it adds to
     a buyer's chain. (So a roster edit, the commonest edit of the settings, leaves the verdicts standing but
-    those of remark files, whose shapes read the roster's names and roles: `indexing.verdict_contexts`.)"""
+    those of remark files, whose shapes read the roster's names and roles: `indexing._verdict_contexts`.)"""
 
     def __init__(self, store: Store, ctx: CheckContext) -> None:
         self.store = store

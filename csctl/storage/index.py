@@ -151,7 +151,12 @@ class Index:
     index that lives as long as the command (`check` without a kept index)."""
 
     def __init__(self, records: Path, cache: Path | None, context: str, describe: Describe,
-                 progress: Progress = quiet, verdict_contexts: Mapping[str, str] | None = None) -> None:
+                 progress: Progress = quiet, *, facts_context: str = "",
+                 verdict_contexts: Mapping[str, str] | None = None) -> None:
+        """`context` is what every part of every row depends on besides its file (csctl itself): where it
+        changed, every row goes. `facts_context` is what the facts and briefs depend on besides it (the
+        settings the readers read), `verdict_contexts` what each kind's verdicts do (per kind name): where
+        one changed, that part goes, and the command that reads for it reads the files again."""
         self.records = records
         self.progress = progress
         self.context = f"{INDEX_VERSION}:{context}"
@@ -166,7 +171,7 @@ class Index:
             self.db = _open(cache)
         stored = self.db.execute("SELECT value FROM meta WHERE key = 'context'").fetchone()
         if stored is None or stored[0] != self.context:
-            # Another csctl, other settings or templates, or another schema: every row is doubt.
+            # Another csctl, or another schema: every row is doubt.
             with self._transaction():
                 self.db.execute("DROP TABLE IF EXISTS files")
                 self.db.execute("DROP TABLE IF EXISTS refs")
@@ -177,30 +182,32 @@ class Index:
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
         else:
             self.db.executescript(SCHEMA)  # (a no-op but for a table or index someone dropped)
-        self._forget_verdicts_judged_otherwise(verdict_contexts or {})
+        self._forget_parts_read_otherwise({FACTS_CONTEXT: facts_context, **{
+            f"{VERDICTS_CONTEXT}{kind}": value for kind, value in (verdict_contexts or {}).items()}})
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
 
-    def _forget_verdicts_judged_otherwise(self, verdict_contexts: Mapping[str, str]) -> None:
-        """`verdict_contexts`: per kind name, what its verdicts depend on besides the context (a remark
-        file's, on the roster). Where that changed, the kind's verdicts go, and `check` judges its files
-        again; their facts and briefs stay."""
-        keys = {f"verdicts:{kind}": value for kind, value in verdict_contexts.items()}
-        if not keys:
-            return
-        stored = dict(self.db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(keys))})",
-                                      list(keys)))
-        changed = {key: value for key, value in keys.items() if stored.get(key) != value}
+    def _forget_parts_read_otherwise(self, contexts: dict[str, str]) -> None:
+        """Drop the parts of the rows (and the values `remembered`) read in other contexts than `contexts`
+        (keyed as `meta` keeps them)."""
+        stored = dict(self.db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(contexts))})",
+                                      list(contexts)))
+        changed = [key for key, value in contexts.items() if stored.get(key) != value]
         if not changed:
             return
         with self._transaction():
-            for key, value in changed.items():
-                kind = key.split(":", 1)[1]
-                self.db.execute("DELETE FROM refs WHERE path IN (SELECT path FROM files WHERE kind = ?)", (kind,))
-                self.db.execute(f"UPDATE files SET {', '.join(f'{c} = NULL' for c in VERDICT_COLUMNS)} "
-                                "WHERE kind = ? AND checked IS NOT NULL", (kind,))
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            for key in changed:
+                if key == FACTS_CONTEXT:
+                    self.db.execute(f"UPDATE files SET {', '.join(f'{c} = ?' for c in FACT_COLUMNS)}, brief = NULL",
+                                    NO_FACTS)
+                else:
+                    kind = key.removeprefix(VERDICTS_CONTEXT)
+                    self.db.execute("DELETE FROM refs WHERE path IN (SELECT path FROM files WHERE kind = ?)", (kind,))
+                    self.db.execute(f"UPDATE files SET {', '.join(f'{c} = NULL' for c in VERDICT_COLUMNS)} "
+                                    "WHERE kind = ?", (kind,))
+            self.db.execute("DELETE FROM meta WHERE key LIKE 'remembered:%'")
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, contexts[key]) for key in changed])
 
     # ----- freshness ------------------------------------------------------------------------
 
@@ -320,7 +327,7 @@ class Index:
 
     def remembered(self, key: str, compute: Callable[[], str]) -> str:
         """A value that depends on the settings and templates alone, computed once for them (kept until
-        the context changes; a private index computes it each time)."""
+        a context changes; a private index computes it each time)."""
         found = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"remembered:{key}",)).fetchone()
         if found is not None:
             value: str = found[0]
@@ -559,6 +566,9 @@ def stamp_of(path: Path) -> str:
     return f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {stat.st_ino}"
 
 
+# The `meta` keys of the contexts the facts (with the briefs) and each kind's verdicts were read in.
+FACTS_CONTEXT = "facts"
+VERDICTS_CONTEXT = "verdicts:"
 FACT_COLUMNS = ("described", "readable", "due", "first_at", "last_at", "finished", "facts")
 NO_FACTS = (0, 0, None, None, None, 0, "{}")
 VERDICT_COLUMNS = ("checked", "record_id", "problems", "links")
