@@ -31,6 +31,8 @@ entry point a team runs, not `python -m`), with the clock fixed by
   BaseModel"`, and the one-record commands `ticket show`, `ticket new`,
   `remark add` (the writing ones on a copy of the ledger, so the measured
   ledger never changes), `agent list` and `--help`;
+- on that copy, `check` and `alerts` each after an `agent add` (a new hire:
+  what an edit of the roster costs them);
 - in this process, parsing every file with rtoml and with the standard
   tomllib, and rtoml plus pydantic validation (why the store reads with rtoml).
 
@@ -235,6 +237,21 @@ class Bench:
             self.measure("`csctl remark add ORDER price_plain` (on a copy)",
                          lambda run: [csctl, "remark", "add", str(10**15 + run), "price_plain"], "import", env=env,
                          per_file=False)
+            # A new hire, the commonest edit of the settings: check judges the remark files again (their
+            # shapes read the roster), the readers read nothing again.
+            self.process([csctl, "check"], env=env)
+            self.process([csctl, "alerts"], env=env, ok=(0, 1))
+            hires = iter(range(10**6))
+
+            def hire() -> None:
+                number = next(hires)
+                self.process([csctl, "agent", "add", f"hire{number}", "--name", f"新人{number}", "--role", "agent"],
+                             env={**env, "CSCTL_AGENT": "chen"})
+
+            self.measure("`csctl check` after an `agent add` (on a copy)", [csctl, "check"], "floor", before=hire,
+                         env=env)
+            self.measure("`csctl alerts` after an `agent add` (on a copy)", [csctl, "alerts"], "floor", before=hire,
+                         env=env, ok=(0, 1))
 
     def lookups(self) -> list[tuple[str, list[str]]]:
         """Listings of one agent's tickets, one buyer's remittances and one order's remarks, a customer's
