@@ -1,9 +1,9 @@
 """Write a realistic ledger of N records through csctl's own code, for the benchmarks.
 
-    python benchmarks/generate.py --records N --out DIR [--seed S] [--until 2026-11-20]
+    python benchmarks/generate.py --records N --out DIR [--seed S] [--until 2026-11-20] [--years 3]
                                   [--no-fsync] [--no-git]
 
-Three years of a clothing shop's desk up to `--until` (18:00 that day), in the
+Three years (`--years`) of a clothing shop's desk up to `--until` (18:00 that day), in the
 proportions of a busy shop: tickets ~60%, remark files ~20%, remittances ~10%,
 customers ~8%, knowledge entries and register reviews ~1% each; twelve people
 on the roster, one of whom left after the first year. Every record is made by
@@ -27,7 +27,7 @@ and fingerprint from `register_rows` and `fingerprint` over the remittances of
 that day, instead of `review` reading them all for each day). `csctl check`
 on the output must be clean; `tests/test_generate.py` sees that it is.
 
-The output is the same, byte for byte, for the same `--records`, `--seed` and
+The output is the same, byte for byte, for the same `--records`, `--seed`, `--years` and
 `--until`: the random bits of IDs are drawn from the seed (as
 `scripts/build_demo.py` does). `--no-fsync` makes `os.fsync` a no-op in this
 process only: on this machine's disk the syncs make writing three times slower
@@ -83,7 +83,7 @@ from csctl.storage import ids
 from csctl.storage.ledger import Ledger, edit_config
 from csctl.storage.store import Store
 
-YEARS = 3
+DEFAULT_YEARS = 3
 DAY_ENDS = dt.time(18, 0)
 # The desk as it stands at the end: work caught in every open state, two of each, however small the
 # ledger (in a big one such work is there anyway). Created 12–36 hours before the end and moving at
@@ -105,16 +105,17 @@ class Beyond(Exception):
 
 
 class Desk:
-    """One shop's desk over three years; `run` files every record in the order it was created."""
+    """One shop's desk over some years; `run` files every record in the order it was created."""
 
-    def __init__(self, root: Path, records: int, seed: int, until: dt.date) -> None:
+    def __init__(self, root: Path, records: int, seed: int, until: dt.date, years: int = DEFAULT_YEARS) -> None:
         self.root = root
+        self.years = years
         self.total = records
         self.rng = random.Random(f"csctl-bench-content-{seed}")
         # The random bits of every ID drawn from the seed: the same run gives the same files.
         ids.secrets = SimpleNamespace(randbelow=random.Random(f"csctl-bench-ids-{seed}").randrange)  # type: ignore[assignment,attr-defined]
         self.until_day = until
-        self.first_day = until.replace(year=until.year - YEARS) + dt.timedelta(days=1)
+        self.first_day = until.replace(year=until.year - years) + dt.timedelta(days=1)
         init_ledger(root, "liu", "刘工", team="丽衣网店客服部", git=False, year=until.year)
         self.ledger = Ledger(root)
         self.store = Store(self.ledger)
@@ -182,7 +183,7 @@ class Desk:
         return self.rng.choice(choices)
 
     def creation_times(self, count: int) -> list[dt.datetime]:
-        """`count` moments over the three years: busier as the shop grows, on weekdays, around 618 and 双11."""
+        """`count` moments over the years: busier as the shop grows, on weekdays, around 618 and 双11."""
         days = [self.first_day + dt.timedelta(days=n) for n in range((self.until_day - self.first_day).days + 1)]
         weights = []
         for index, day in enumerate(days):
@@ -274,7 +275,7 @@ class Desk:
         kb_slots = counts["kb"]
         times = self.creation_times(len(slots) - kb_slots)
         kb_times = sorted(self.start + dt.timedelta(days=self.rng.uniform(0, 120 if i < kb_slots // 2 + 2 else
-                                                                           YEARS * 360))
+                                                                           self.years * 360))
                           for i in range(kb_slots))
         planned = [(at, kind, None) for at, kind in zip([*kb_times, *times], slots, strict=True)]
         return sorted([*planned, *((at.replace(microsecond=0), kind, state) for at, kind, state in finale)],
@@ -802,7 +803,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="A folder that does not hold a ledger yet.")
     parser.add_argument("--seed", type=int, default=1, help="Same seed, same files (default 1).")
     parser.add_argument("--until", type=dt.date.fromisoformat, default=dt.date(2026, 11, 20),
-                        help="The ledger's last day (default 2026-11-20); it starts three years before.")
+                        help="The ledger's last day (default 2026-11-20).")
+    parser.add_argument("--years", type=int, default=DEFAULT_YEARS,
+                        help=f"How many years before it the ledger starts (default {DEFAULT_YEARS}): a third of "
+                             "the records over one year is the same desk, as busy, with a third of its history.")
     parser.add_argument("--no-fsync", action="store_true", help="Skip fsync in this process (a benchmark ledger).")
     parser.add_argument("--no-git", action="store_true", help="Do not make the folder a git repository.")
     parser.add_argument("--quiet", action="store_true", help="No progress on stderr.")
@@ -811,7 +815,9 @@ def main(argv: list[str] | None = None) -> None:
         os.fsync = lambda fd: None
     started = time.monotonic()
     try:
-        desk = Desk(options.out, options.records, options.seed, options.until)
+        if options.years < 1:
+            raise SystemExit("generate: --years must be 1 or more")
+        desk = Desk(options.out, options.records, options.seed, options.until, options.years)
         counts = desk.run(progress=not options.quiet and sys.stderr.isatty())
     except CsctlError as err:
         raise SystemExit(f"generate: {err}") from None

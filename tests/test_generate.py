@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 import sys
@@ -22,9 +23,9 @@ GENERATE = Path(__file__).resolve().parent.parent / "benchmarks" / "generate.py"
 RECORDS = 300
 
 
-def generate(out: Path, seed: int) -> None:
-    result = subprocess.run([sys.executable, str(GENERATE), "--records", str(RECORDS), "--out", str(out),
-                             "--seed", str(seed), "--no-fsync", "--no-git", "--quiet"],
+def generate(out: Path, seed: int, *options: str, records: int = RECORDS) -> None:
+    result = subprocess.run([sys.executable, str(GENERATE), "--records", str(records), "--out", str(out),
+                             "--seed", str(seed), "--no-fsync", "--no-git", "--quiet", *options],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
 
@@ -81,6 +82,25 @@ def test_one_seed_gives_the_same_files(generated: Path, tmp_path: Path) -> None:
     assert snapshot(other) != snapshot(generated)
 
 
+def test_years_set_how_far_back_the_history_goes(generated: Path, tmp_path: Path) -> None:
+    """A year of the same desk (`--years 1`): every record within the year before `--until`, and clean."""
+    year = tmp_path / "year"
+    generate(year, 7, "--years", "1", "--until", "2026-06-30", records=200)
+    store = Store(Ledger(year))
+    created = [store.load(kind, path).created.date() for kind, path in store.iter_paths()]
+    assert len(created) == 200
+    assert dt.date(2025, 7, 1) <= min(created) < dt.date(2025, 9, 1)
+    assert max(created) == dt.date(2026, 6, 30)
+    three_years = [store.load(kind, path).created.date() for kind, path in Store(Ledger(generated)).iter_paths()]
+    assert min(three_years) < dt.date(2024, 6, 1)
+    result = CliRunner().invoke(cli, ["--lang", "en", "check"], env={"CSCTL_LEDGER": str(year), "CSCTL_NOW": NOW},
+                                catch_exceptions=False)
+    assert (result.exit_code, result.stdout) == (0, "")
+    refused = subprocess.run([sys.executable, str(GENERATE), "--records", "10", "--out", str(tmp_path / "none"),
+                              "--years", "0"], capture_output=True, text=True, timeout=60)
+    assert (refused.returncode, refused.stderr) == (1, "generate: --years must be 1 or more\n")
+
+
 def test_ratio_times_commands_in_turns_with_the_floor(generated: Path, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
     shutil.copytree(generated, ledger)
@@ -96,3 +116,21 @@ def test_ratio_times_commands_in_turns_with_the_floor(generated: Path, tmp_path:
         assert 0 < float(fastest) <= float(median)
         assert float(ratio.rstrip(" |")) > 0
     assert result.stderr.count("round") == 3  # one round not counted, then the two counted
+
+
+def test_ratio_compares_ledgers_side_by_side_in_the_same_rounds(generated: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(generated, first)
+    shutil.copytree(generated, second)
+    shutil.rmtree(second / "records" / "tickets")
+    result = subprocess.run([sys.executable, str(GENERATE.parent / "ratio.py"), "--ledger", str(first), "--ledger",
+                             str(second), "--runs", "1", "ticket list --open"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{RECORDS} record files in {first}"
+    assert lines[1].startswith(f"{RECORDS - len(list((first / 'records' / 'tickets').rglob('*.toml')))} record files in")
+    assert lines[2] == "1 rounds, each command after the floor, each ledger in turn"
+    assert lines[4] == "| figure | median s | fastest s | × floor | median s | fastest s | × floor |"
+    floor_row = next(line for line in lines if line.startswith("| floor"))
+    assert floor_row.count("| 1.00 |") == 2

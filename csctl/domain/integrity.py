@@ -226,7 +226,7 @@ def _calendar_warnings(store: Store, config: LedgerConfig, now: dt.datetime) -> 
 
 class Examiner:
     """`check`'s verdict on one file by itself (an `indexing.Examine`): what the file says needs nothing
-    but the file, the settings and the templates — all of which the index's context covers — so the
+    but the file, the settings and the templates — the verdict's context in the index — so the
     verdict is kept with the file's stat. It also notes what the file must be judged on against the
     others and the roster: the records and people it names, its follow-up links, the deductions it adds to
     a buyer's chain. (So a roster edit, the commonest edit of the settings, leaves the verdicts standing but
