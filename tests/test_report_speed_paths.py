@@ -32,7 +32,8 @@ from csctl.reports.periods import Period
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
-EIGHT_HOURS_EAST = dt.timezone(dt.timedelta(hours=8))
+# As every stored time is written: in the one `timezone` object of its offset (`fixed_zone`).
+EIGHT_HOURS_EAST = fixed_zone(dt.timedelta(hours=8))
 ONE_DAY = dt.timedelta(days=1)
 
 _HOLIDAYS, _MAKE_UP, _ = official_days([2025, 2026])
@@ -447,7 +448,7 @@ def test_the_tickets_a_period_skips_move_none_of_its_figures(ids: list[str], dat
 def test_a_window_seen_from_a_records_offset_holds_the_same_moments(period: Period, moment: dt.datetime,
                                                                      offset_minutes: int, edge: str) -> None:
     window = Window(*period.bounds(CONFIG.tz))
-    zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
+    zone = fixed_zone(dt.timedelta(minutes=offset_minutes))
     if edge != "any":  # exactly on a bound, written in another offset
         moment = (window.start if edge == "start" else window.end).astimezone(zone)
     stamp = moment.astimezone(zone)

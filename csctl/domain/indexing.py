@@ -51,8 +51,10 @@ def open_index(store: Store, kinds: Collection[Kind] = (), *, progress: Progress
                examine: Examine | None = None, jobs: int = 1) -> Index:
     """The ledger's index, its rows of `kinds` (default all) brought up to the files on disk: with their
     facts, or with `examine`, with `check`'s verdicts (read by `jobs` processes where there is much)."""
-    index = Index(store.ledger.records, store.ledger.cache, __version__, describer(store), progress,
-                  facts_context=_facts_context(store), verdict_contexts=_verdict_contexts(store))
+    # Each command compares the settings of the part it reads: a reader does not pay for a roster edit.
+    contexts: dict[str, Any] = ({"verdict_contexts": _verdict_contexts(store)} if examine is not None
+                                else {"facts_context": _facts_context(store)})
+    index = Index(store.ledger.records, store.ledger.cache, __version__, describer(store), progress, **contexts)
     index.refresh(kinds, judge=None if examine is None else judge(store, examine), language=language(), jobs=jobs)
     return index
 

@@ -151,12 +151,13 @@ class Index:
     index that lives as long as the command (`check` without a kept index)."""
 
     def __init__(self, records: Path, cache: Path | None, context: str, describe: Describe,
-                 progress: Progress = quiet, *, facts_context: str = "",
+                 progress: Progress = quiet, *, facts_context: str | None = None,
                  verdict_contexts: Mapping[str, str] | None = None) -> None:
         """`context` is what every part of every row depends on besides its file (csctl itself): where it
         changed, every row goes. `facts_context` is what the facts and briefs depend on besides it (the
         settings the readers read), `verdict_contexts` what each kind's verdicts do (per kind name): where
-        one changed, that part goes, and the command that reads for it reads the files again."""
+        one changed, that part goes, and this command reads the files again for it. A command gives the
+        contexts of the parts it reads (None: it reads none of them; the next command that does compares)."""
         self.records = records
         self.progress = progress
         self.context = f"{INDEX_VERSION}:{context}"
@@ -182,8 +183,11 @@ class Index:
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('context', ?)", (self.context,))
         else:
             self.db.executescript(SCHEMA)  # (a no-op but for a table or index someone dropped)
-        self._forget_parts_read_otherwise({FACTS_CONTEXT: facts_context, **{
-            f"{VERDICTS_CONTEXT}{kind}": value for kind, value in (verdict_contexts or {}).items()}})
+        contexts = {f"{VERDICTS_CONTEXT}{kind}": value for kind, value in (verdict_contexts or {}).items()}
+        if facts_context is not None:
+            contexts[FACTS_CONTEXT] = facts_context
+        if contexts:
+            self._forget_parts_read_otherwise(contexts)
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
