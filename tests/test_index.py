@@ -282,6 +282,24 @@ def test_an_edit_of_the_settings_has_each_command_read_again_only_what_depends_o
     assert [ask(demo, question, index=True) for question in QUESTIONS[:5]] == after
 
 
+def test_files_git_holds_unchanged_whose_stamps_moved_are_read_as_new_for_what_their_rows_lack(demo: Path) -> None:
+    """A copy of the ledger, or files touched or checked out again with their content as it was: git holds
+    them unchanged, so their rows keep their old stamps. A command that needs a part those rows lack (the
+    facts, after a `check`; the remark files' verdicts, after a roster edit) reads them as new files, not as
+    files changed while read, which it would leave out of its answer."""
+    ask(demo, ("check",), index=True)  # the verdicts, and no facts
+    an_hour_ago = time.time() - 3600
+    for path in [*records(demo, "tickets"), *records(demo, "remarks"), *records(demo, "remittances")]:
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    for args in QUESTIONS:
+        assert ask(demo, args, index=True) == ask(demo, args, index=False), args
+    act(demo, "agent", "add", "newbie", "--name", "新人", "--role", "agent", who="chen")
+    for path in records(demo, "remarks"):
+        os.utime(path, (an_hour_ago - 60, an_hour_ago - 60))
+    for args in questions(demo):
+        assert ask(demo, args, index=True) == ask(demo, args, index=False), args
+
+
 def test_a_read_only_ledger_is_answered_without_an_index(demo: Path) -> None:
     expected = ask(demo, QUESTIONS[0], index=False)
     (demo / ".csctl").mkdir(exist_ok=True)

@@ -255,6 +255,17 @@ class Index:
             lacking.pop(relative, None)
         for relative in gone:
             lacking.pop(relative, None)
+        if lacking and suspects is not None:
+            # Git holds as unchanged a file whose stamp moved with its content as it was (the ledger copied,
+            # a file touched or checked out again), so its row keeps the old stamp: read for the part it
+            # lacks, it would pass for a file changed while read, each time. Such a file is read as new.
+            restamped, vanished = _changed_among(self.records, lacking, {p: s for p, (_, s) in lacking.items()})
+            for relative, kind, stamp in restamped:
+                del lacking[relative]
+                changed.append((relative, kind, stamp))
+            for relative in vanished:
+                del lacking[relative]
+                gone.append(relative)
         # Besides git's list, the files read now that changed about when git looked, or while they were read:
         # git may not have seen that change. (Not every file read: a first build would list them all.)
         doubtful = {relative for relative, _, stamp in changed
