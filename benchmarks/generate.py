@@ -115,7 +115,9 @@ class Desk:
         # The random bits of every ID drawn from the seed: the same run gives the same files.
         ids.secrets = SimpleNamespace(randbelow=random.Random(f"csctl-bench-ids-{seed}").randrange)  # type: ignore[assignment,attr-defined]
         self.until_day = until
-        self.first_day = until.replace(year=until.year - years) + dt.timedelta(days=1)
+        # (The day after the same day `years` earlier; a 29 February goes back to the 28th.)
+        self.first_day = dt.date(until.year - years, until.month, min(until.day, 28 if until.month == 2 else 31)
+                                 ) + dt.timedelta(days=1)
         init_ledger(root, "liu", "刘工", team="丽衣网店客服部", git=False, year=until.year)
         self.ledger = Ledger(root)
         self.store = Store(self.ledger)

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class CheckContext:
-    """What rules may consult besides the record: the roster and the phrases. Never other records, so
-    that a file's verdict holds as long as the file, the settings and the templates do (references to
-    other records are judged across the files, from the IDs each file names)."""
+    """What rules may consult besides the record: the settings and the phrases. Never other records, nor
+    the roster (but a remark file's rules, whose shapes read its names and roles), so that a file's verdict
+    holds as long as the file, the settings but the roster, and the templates do (`indexing._verdict_contexts`):
+    the records and people a file names are judged across the files, from the names each file's verdict
+    notes."""
 
     config: LedgerConfig | None
     phrases: Phrases | None

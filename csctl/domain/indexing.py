@@ -117,34 +117,15 @@ def _replayable(record: Record, path: Path) -> Record:
     return record
 
 
-# Settings no fact or brief reads: the roster (`check` alone reads it), the team's name (a report's title),
-# git's and the lock's.
-_UNREAD_BY_FACTS: dict[str, Any] = {"agents": True, "team": {"name"}, "git": True, "lock": True}
+# Settings no fact, brief or verdict reads: the roster (`check` judges people across the files, and only a
+# remark file's verdict reads it: `_verdict_contexts`), the team's name (a report's title), git's and the lock's.
+_UNREAD_SETTINGS: dict[str, Any] = {"agents": True, "team": {"name"}, "git": True, "lock": True}
 
 
 def _facts_context(store: Store) -> str:
     """What the facts and briefs depend on besides their files and csctl: the templates (a remark's shape)
     and the settings as they read (not as they are written: a comment or a key's order changes nothing)."""
-    return _digest(store, store.ledger.config.model_dump(mode="json", exclude=_UNREAD_BY_FACTS))
-
-
-def _verdict_contexts(store: Store) -> dict[str, str]:
-    """What each kind's verdicts depend on besides their files and csctl: the templates (the forbidden
-    phrases, the remark shapes), the remark settings (the shapes' date format), the time zone and the
-    language; a remark file's, the roster's names and roles too (its text is matched with the names remarks
-    are signed with, its writer's role against the shape's). No deadline or working hour is judged: a new
-    year's holidays or another time limit leave every verdict standing. Nor, but for remark files, the
-    roster: `check` judges the people each file names against it across the files, so adding or editing
-    people, the commonest edit of the settings, has it read the remark files alone."""
-    config = store.ledger.config
-    read = {"remarks": config.remarks.model_dump(mode="json"), "team": [config.team.timezone, config.team.locale]}
-    common = _digest(store, read)
-    with_roster = _digest(store, {**read, "roster": [[a.id, a.name, a.role.value] for a in config.agents]})
-    return {kind.name: with_roster if kind is REMARK else common for kind in KINDS.values()}
-
-
-def _digest(store: Store, settings: Any) -> str:
-    """A digest of `settings` and the templates."""
+    settings = store.ledger.config.model_dump(mode="json", exclude=_UNREAD_SETTINGS)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())
     for path in sorted(store.ledger.templates.glob("*.toml")):
         try:
@@ -152,6 +133,18 @@ def _digest(store: Store, settings: Any) -> str:
         except OSError:
             digest.update(b"\0" + path.name.encode() + b"\0missing")
     return digest.hexdigest()
+
+
+def _verdict_contexts(store: Store) -> dict[str, str]:
+    """What each kind's verdicts depend on besides their files and csctl: what the facts do (a rule may read
+    any setting but the roster), and a remark file's, the roster's names and roles too (its text is matched
+    with the names remarks are signed with, its writer's role against the shape's). Every other verdict
+    leaves the roster to `check`, which judges the people each file names against it across the files: so
+    adding or editing people, the commonest edit of the settings, has it read the remark files alone."""
+    settings = _facts_context(store)
+    roster = [[agent.id, agent.name, agent.role.value] for agent in store.ledger.config.agents]
+    with_roster = hashlib.sha256(f"{settings}\0{json.dumps(roster, ensure_ascii=False)}".encode()).hexdigest()
+    return {kind.name: with_roster if kind is REMARK else settings for kind in KINDS.values()}
 
 
 def facts_function(store: Store) -> Callable[[Kind, Record], Facts]:

@@ -11,18 +11,20 @@ whether it reads, and *facts* a workflow derives from it (`Facts`): the
 earliest moment it may raise an alert, when its history starts and ends,
 whether it is finished, and a JSON of whatever else a reader selects on.
 `check` adds its *verdict* on the file by itself (`Verdict`): its problems,
-the ID it declares, the records it names (a table of their own, `refs`) and
-its links to other files, so that a check of a ledger whose files have not
-changed reads rows, not files, and asks sqlite the questions across files
-(which names point nowhere, which IDs two files claim). Both are computed by
+the ID it declares, the records and people it names (a table of their own,
+`refs`) and its links to other files, so that a check of a ledger whose files
+have not changed reads rows, not files, and asks sqlite the questions across
+files (which names point nowhere or to no one on the roster, which IDs two
+files claim). Both are computed by
 functions the caller passes in (the domain layer), so this module knows
 nothing of tickets or money. A report adds the *brief* of each file it had to
 read (`briefs`, `keep_briefs`): what it counts of the record, so that the
 next report decodes a row instead of reading the file.
 
 Trust: a file whose size, mtime_ns, ctime_ns or inode differ from its row, a row whose
-file is gone, a different csctl version, settings or templates (`context`):
-any doubt means the file is parsed again. Which files to stat: every one, or
+file is gone, a different csctl version (`context`), or other settings or templates
+than a part of the row was read under (`facts_context`, `verdict_contexts`): any
+doubt means the file is parsed again. Which files to stat: every one, or
 once the index has seen a git HEAD, those git lists as differing from it (and
 from the HEAD seen then), and those that differed last time (`worktree.py`). The stdlib's sqlite3 keeps it in one
 file with transactions, so a killed command leaves the old index or the new;
@@ -120,7 +122,7 @@ class Verdict(NamedTuple):
 
     record_id: str | None  # None: the file does not read
     problems: str | None = None  # as `check` wrote them (the index does not read them)
-    refs: tuple[tuple[str, str], ...] = ()  # (kind, ID) of each record it names
+    refs: tuple[tuple[str, str], ...] = ()  # (kind, ID) of each record it names; ("agent", ID) of each person
     links: str | None = None  # as `check` wrote them
 
 
@@ -195,13 +197,18 @@ class Index:
     def _forget_parts_read_otherwise(self, contexts: dict[str, str]) -> None:
         """Drop the parts of the rows (and the values `remembered`) read in other contexts than `contexts`
         (keyed as `meta` keeps them)."""
-        stored = dict(self.db.execute(f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(contexts))})",
-                                      list(contexts)))
-        changed = [key for key, value in contexts.items() if stored.get(key) != value]
-        if not changed:
+
+        def changed() -> list[str]:
+            stored = dict(self.db.execute(
+                f"SELECT key, value FROM meta WHERE key IN ({','.join('?' * len(contexts))})", list(contexts)))
+            return [key for key, value in contexts.items() if stored.get(key) != value]
+
+        if not changed():
             return
         with self._transaction():
-            for key in changed:
+            # Asked again under the write lock: another command under these settings may have dropped the
+            # parts meanwhile and read rows again since, which dropping them once more would wipe.
+            for key in (outdated := changed()):
                 if key == FACTS_CONTEXT:
                     self.db.execute(f"UPDATE files SET {', '.join(f'{c} = ?' for c in FACT_COLUMNS)}, brief = NULL",
                                     NO_FACTS)
@@ -210,8 +217,9 @@ class Index:
                     self.db.execute("DELETE FROM refs WHERE path IN (SELECT path FROM files WHERE kind = ?)", (kind,))
                     self.db.execute(f"UPDATE files SET {', '.join(f'{c} = NULL' for c in VERDICT_COLUMNS)} "
                                     "WHERE kind = ?", (kind,))
-            self.db.execute("DELETE FROM meta WHERE key LIKE 'remembered:%'")
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, contexts[key]) for key in changed])
+            if outdated:
+                self.db.execute("DELETE FROM meta WHERE key LIKE 'remembered:%'")
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, contexts[key]) for key in outdated])
 
     # ----- freshness ------------------------------------------------------------------------
 
@@ -490,7 +498,7 @@ class Index:
         query = ("SELECT DISTINCT r.path, f.kind FROM refs r JOIN files f ON f.path = r.path "
                  f"WHERE r.kind IN ({','.join('?' * len(named_kinds))}) AND f.checked IS NOT NULL AND NOT EXISTS "
                  "(SELECT 1 FROM files t WHERE t.kind = r.kind AND t.name = r.id)")
-        parameters: list[str] = named_kinds
+        parameters: list[str] = list(named_kinds)
         for kind, known in besides.items():
             unknown = [] if known is None else sorted(set(self._named_of_kind(kind)).difference(known))
             if unknown:
