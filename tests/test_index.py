@@ -706,6 +706,24 @@ def test_a_report_keeps_the_briefs_of_the_files_it_read_and_the_next_reads_them(
 
 
 @pytest.mark.usefixtures("no_racy_wait")
+def test_files_whose_stamps_moved_while_git_held_them_unchanged_get_briefs_again(demo: Path) -> None:
+    """A ledger copied with its index, or files touched: git holds them unchanged, so their rows keep the old
+    stamps, and a brief made from such a file cannot be told to be of the version its row describes. The
+    report that reads them has the next refresh stat them again; the report after that keeps their briefs."""
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))
+    assert ask(demo, ("alerts",), index=True)[0] in (0, 1)  # builds the index: facts, no briefs
+    _an_hour_ago(*(demo / "records").rglob("*.toml"))  # other stamps (their ctime), the same content
+    args = ("report", "monthly", "--month", "2026-11", "--format", "json")
+    expected = ask(demo, args, index=False)
+    assert ask(demo, args, index=True) == expected
+    assert set(_briefs(demo, "ticket").values()) == {None}  # read, but not known to be the rows' versions
+    assert ask(demo, args, index=True) == expected
+    assert any(_briefs(demo, "ticket").values())
+    assert any(_briefs(demo, "remark").values())
+    assert ask(demo, args, index=True) == expected
+
+
+@pytest.mark.usefixtures("no_racy_wait")
 def test_listings_read_the_briefs_a_listing_kept(demo: Path) -> None:
     """The ticket, remark, refund and balance listings keep the briefs of the files they read, and the
     next listing answers from them as from the files."""

@@ -226,17 +226,22 @@ def _gather(store: Store, kind: Kind, index: Index | None, conditions: tuple[Con
     records = store.ledger.records
     unread = {records / relative: (relative, stamp) for relative, kept, stamp in selected if not kept}
     briefs: list[tuple[str, str, str]] = []
+    restamped: list[str] = []
 
     def take(record: Record, path: Path) -> tuple[str, T]:
         found = read(record, path)
         relative, stamp = unread[path]
         if stamp and stamp_of(path) == stamp:
             briefs.append((relative, stamp, encoded(found) or NO_BRIEF))
+        elif stamp:
+            restamped.append(relative)
         return relative, found
 
     taken, broken = store.read_each(kind, list(unread), take)
     if briefs:
         index.keep_briefs(briefs)
+    if restamped:
+        index.doubt(restamped)
     from_files = dict(taken)
 
     def in_order() -> Iterator[T]:

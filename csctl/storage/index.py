@@ -386,6 +386,19 @@ class Index:
             (f"worktree:{name}", json.dumps({"head": head, "differing": sorted(differing)}))
             for name, (head, differing) in after.items()])
 
+    def doubt(self, paths: Collection[str]) -> None:
+        """Have the next refresh stat the files at `paths` (relative to `records/`) again: read after this
+        refresh, their stamps were not their rows'. Changed since, or with a stamp that moved while git held
+        them unchanged (a ledger copied with its index, a file touched): such a row would never keep a brief,
+        and each report would read its file. (A kind git is not asked about is statted whole anyway.)"""
+        folders = {path.split("/", 1)[0] for path in paths}
+        with contextlib.suppress(sqlite3.Error), self._transaction():
+            state = self._worktree_state([KIND_BY_FOLDER[folder] for folder in folders if folder in KIND_BY_FOLDER])
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                (f"worktree:{name}", json.dumps({"head": head, "differing": sorted(differing.union(
+                    path for path in paths if path.startswith(f"{_KINDS[name].folder}/")))}))
+                for name, (head, differing) in state.items()])
+
     def _suspects(self, kinds: list[Kind], view: worktree.Worktree | None,
                   state: dict[str, tuple[str, frozenset[str]]]) -> set[str] | None:
         """The files of `kinds` that may have changed since their rows were read, or None when only a stat
