@@ -150,20 +150,16 @@ def remit_not_duplicate(app: App, remit_id: str, other_id: str, reason: str, at:
 
 # ----- reading ----------------------------------------------------------------------------
 
-def _remittances(app: App, *, open_only: bool = False, narrowed: list[tuple[str, tuple[Any, ...]]] | None = None
+def _remittances(app: App, *, open_only: bool = False, conditions: list[tuple[str, tuple[Any, ...]]] | None = None
                  ) -> list[Remittance]:
-    """Every remittance, or only the open ones (duplicates are only ever among them), or with `narrowed`
-    (conditions of `indexing`) those meeting any of them; with the index, only those files are read (and
-    those that do not read, for the listing to say it left them out)."""
-    from csctl.domain import indexing
+    """Every remittance, or only the open ones (duplicates are only ever among them), or those meeting any of
+    `conditions` (`remit_views`); with the index, only those files are read (and those that do not read,
+    for the listing to say it left them out)."""
+    from csctl.domain import remit_views
 
     with app.ledger.lock(exclusive=False, what="remittances"):
-        index = app.index_of(REMITTANCE) if open_only or narrowed else None
-        paths = None
-        if index is not None and open_only:
-            paths = indexing.unfinished(index, REMITTANCE, with_unreadable=True)
-        elif index is not None and narrowed is not None:
-            paths = indexing.chosen_and_unreadable(index, REMITTANCE, *narrowed)
+        index = app.index_of(REMITTANCE) if open_only or conditions else None
+        paths = remit_views.chosen(index, open_only=open_only, conditions=conditions)
         remits, broken = flow.readable_remittances(app.store, paths)
     app.skipped("remittance", broken)
     return [r for r in remits if r.status in flow.OPEN] if open_only else remits
@@ -205,27 +201,18 @@ def _row(app: App, remit: Remittance) -> dict[str, Any]:
 def remit_list(app: App, statuses: tuple[str, ...], open_only: bool, buyer: str | None, agent: str | None,
                customer_id: str | None, since: str | None, until: str | None, style: str) -> None:
     """List remittances, oldest first."""
-    tz = app.ledger.config.tz
-    agent_id = app.roster_id(agent) if agent else None
-    customer = app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None
-    first = parse_moment(since, tz, "--from").astimezone(tz).date() if since else None
-    last = parse_moment(until, tz, "--to").astimezone(tz).date() if until else None
-    narrowed = None
-    if statuses or buyer or agent_id or customer or first or last:
-        from csctl.domain.indexing import matching
+    from csctl.domain.remit_views import RemitFilter
 
-        narrowed = [matching(REMITTANCE, tz, equal={"buyer": buyer.strip() if buyer else None, "agent": agent_id,
-                                                    "customer": customer},
-                             one_of={"status": set(statuses)} if statuses else None, created_from=first,
-                             created_to=last)]
-    chosen = []
-    for r in _remittances(app, open_only=open_only, narrowed=narrowed):
-        day = r.created.astimezone(tz).date()
-        if ((statuses and r.status.value not in statuses) or (open_only and r.status not in flow.OPEN)
-                or (buyer and r.buyer != buyer.strip()) or (agent_id and r.agent != agent_id)
-                or (customer and r.customer != customer) or (first and day < first) or (last and day > last)):
-            continue
-        chosen.append(_row(app, r))
+    tz = app.ledger.config.tz
+    given = {"buyer": buyer.strip() if buyer else None, "agent": app.roster_id(agent) if agent else None,
+             "customer": app.store.resolve_id(CUSTOMER, customer_id) if customer_id else None}
+    wanted = RemitFilter(
+        statuses=frozenset(statuses), open_only=open_only, equal={k: v for k, v in given.items() if v is not None},
+        since=parse_moment(since, tz, "--from").astimezone(tz).date() if since else None,
+        until=parse_moment(until, tz, "--to").astimezone(tz).date() if until else None,
+    )
+    chosen = [_row(app, r) for r in _remittances(app, open_only=open_only, conditions=wanted.conditions(tz))
+              if wanted.admits(r, r.created.astimezone(tz).date())]
     click.echo(rows_text(chosen, LIST_COLUMNS, style), nl=False)
 
 
@@ -305,12 +292,11 @@ TOTAL_COLUMNS = [
 def remit_register(app: App, day_text: str | None, style: str, output: str | None) -> None:
     """The daily register (《汇款销售记录表》): every remittance created or moved that day, totals per state,
     and whether a supervisor signed it off."""
-    from csctl.domain.indexing import active
+    from csctl.domain.remit_views import of_day
 
     day = _day(day_text, app, "--date")
     # With the index, the remittances that may have moved that day: not every one.
-    rows = flow.register_rows(_remittances(app, narrowed=active(REMITTANCE, [flow.day_bounds(day, app.ledger.config)])),
-                              day, app.ledger.config)
+    rows = flow.register_rows(_remittances(app, conditions=of_day(day, app.ledger.config)), day, app.ledger.config)
     sums = flow.totals(rows)
     state = flow.review_state(app.store, day, rows)
     table = [{"id": r.id, "buyer": r.buyer, "agent": r.agent, "items": r.items, "amount": r.amount,

@@ -519,9 +519,9 @@ def review(store: Store, actor: AgentEntry, when: Moment, day: dt.date) -> Regis
     if day > when.at.astimezone(store.ledger.config.tz).date():
         raise InvalidInput(msg("remit.review_future", date=day.isoformat()))
     with store.ledger.lock(exclusive=True, what=f"review {day}"):
-        from csctl.domain import indexing  # here, not above: indexing reads this module's facts
+        from csctl.domain import indexing, remit_views  # here, not above: they read this module
 
-        moved_that_day = indexing.active(REMITTANCE, [day_bounds(day, store.ledger.config)])
+        moved_that_day = remit_views.of_day(day, store.ledger.config)
         files = indexing.chosen_files(store, REMITTANCE, lambda index: index.paths(*moved_that_day))
         rows = register_rows(readable_remittances(store, files)[0], day, store.ledger.config)
         if not rows:
