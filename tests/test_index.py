@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -491,14 +492,13 @@ def test_git_is_asked_about_the_folders_a_command_reads_and_no_edit_is_lost(demo
 
     same_answers(demo)  # the index has seen HEAD for every kind
     asked: list[tuple[str, ...]] = []
-    run_git = worktree._git
+    ask_git = worktree._ask
 
-    def recording(folder: Path, *args: str) -> bytes | None:
-        if args[0] == "status":
-            asked.append(args[args.index("--") + 1:])
-        return run_git(folder, *args)
+    def recording(records: Path, folders: Collection[str]) -> worktree._Asked | None:
+        asked.append(tuple(sorted(folders)) or (".",))
+        return ask_git(records, folders)
 
-    monkeypatch.setattr(worktree, "_git", recording)
+    monkeypatch.setattr(worktree, "_ask", recording)
     remittance_question = ("remit", "list", "--open", "--format", "json")
     assert ask(demo, remittance_question, index=True) == ask(demo, remittance_question, index=False)
     assert asked == [("remittances",)]
@@ -518,6 +518,48 @@ def test_git_is_asked_about_the_folders_a_command_reads_and_no_edit_is_lost(demo
         asked.clear()
         assert ask(demo, args, index=True) == ask(demo, args, index=False), args
         assert asked == [folders], args
+
+
+def test_a_command_that_reads_the_index_has_git_look_once_as_soon_as_it_is_named(
+        demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command of `LOOKS_EARLY` has git start on the folders it will ask about before the command is
+    imported, and its look takes that answer: git is asked once, and no answer goes unused. A command that
+    fails before it looks waits for git (no git is left holding its index lock); with the index turned off,
+    git is not asked."""
+    from csctl.cli.main import LOOKS_EARLY
+    from csctl.storage import worktree
+
+    same_answers(demo)
+    events: list[tuple[str, ...]] = []
+    ask_git, finish = worktree._ask, worktree._Asked.finish
+
+    def asking(records: Path, folders: Collection[str]) -> worktree._Asked | None:
+        events.append(("ask", *sorted(folders)))
+        return ask_git(records, folders)
+
+    def finishing(asked: worktree._Asked) -> None:
+        events.append(("unused",))
+        finish(asked)
+
+    monkeypatch.setattr(worktree, "_ask", asking)
+    monkeypatch.setattr(worktree._Asked, "finish", finishing)
+    covered = set()
+    for args in questions(demo):
+        events.clear()
+        assert ask(demo, args, index=False)[0] in (0, 1)
+        assert events == [], args
+        early = args[:1] if args[:1] in LOOKS_EARLY else args[:2]
+        if early in LOOKS_EARLY:
+            covered.add(early)
+            ask(demo, args, index=True)
+            assert events == [("ask", *LOOKS_EARLY[early])], args
+    assert covered == set(LOOKS_EARLY)
+    events.clear()
+    code, _, err = ask(demo, ("ticket", "list", "--status", "nonsense"), index=True)
+    assert code == 2, err
+    assert events == [("ask", "tickets"), ("unused",)]
+    assert worktree._early is None
+    assert not (demo / ".git" / "index.lock").exists()
 
 
 def test_a_verdict_kept_in_one_language_is_judged_again_in_another(demo: Path) -> None:

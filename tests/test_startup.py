@@ -79,7 +79,12 @@ def test_the_root_command_imports_no_models_and_no_command() -> None:
         capture_output=True, text=True, check=True,
     )
     modules = json.loads(done.stdout)
-    assert [m for m in modules if m.startswith(("pydantic", "csctl.models", "csctl.storage", "csctl.domain"))] == []
+    assert [m for m in modules if m.startswith(("pydantic", "csctl.models", "csctl.domain"))] == []
+    # Only what finds the ledger and asks git early (`LOOKS_EARLY`), without sqlite or subprocess.
+    assert [m for m in modules if m.startswith("csctl.storage")] == [
+        "csctl.storage", "csctl.storage.layout", "csctl.storage.worktree"]
+    assert "sqlite3" not in modules
+    assert "subprocess" not in modules
     assert [m for m in modules if m.startswith("csctl.cli.") and m != "csctl.cli.main"] == []
 
 

@@ -20,6 +20,7 @@ from csctl.errors import CsctlError, NotFound, RecordError, format_location
 from csctl.i18n import msg
 from csctl.models.config import DEFAULT_TIMEZONE
 from csctl.progress import Progress, quiet
+from csctl.storage.layout import index_wanted
 from csctl.storage.ledger import Ledger, find_ledger
 
 R = TypeVar("R")
@@ -90,7 +91,7 @@ class App:
         from csctl.parallel import default_jobs
         from csctl.storage.index import discard
 
-        if not indexing.wanted():
+        if not index_wanted():
             return None
         for attempt in range(2):
             try:

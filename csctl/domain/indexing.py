@@ -33,14 +33,10 @@ from csctl.models.kinds import KINDS, REMARK, REMITTANCE, REVIEW, Kind
 from csctl.models.records import Customer, KbEntry, RegisterReview, RemarkFile, Remittance, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage.index import DECLARED_ID, Describe, Facts, Index, Judge, Verdict
+from csctl.storage.layout import index_wanted
 from csctl.storage.store import Store, parse_record, read_text
 
-NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
 ALWAYS = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def wanted() -> bool:
-    return os.environ.get(NO_INDEX_VARIABLE, "") in ("", "0")
 
 
 # (kind, path, its text, the record or why it does not read) -> `check`'s verdict on the file by itself.
@@ -64,7 +60,7 @@ def chosen_files(store: Store, kind: Kind, select: Callable[[Index], list[Path]]
     there is one; else None: every file. For a command on one record that must look at others."""
     import sqlite3
 
-    if not wanted():
+    if not index_wanted():
         return None
     try:
         return select(open_index(store, [kind]))

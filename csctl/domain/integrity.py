@@ -35,7 +35,7 @@ from csctl.models.records import Remark, RemarkFile, Ticket
 from csctl.progress import Progress, quiet
 from csctl.storage import ids
 from csctl.storage.index import Index, Verdict, to_json
-from csctl.storage.ledger import CONFIG_NAME, RECORDS
+from csctl.storage.layout import CONFIG_NAME, RECORDS, index_wanted
 from csctl.storage.locate import Loc, key_lines, line_of
 from csctl.storage.store import Store, filed_at, parse_record, read_text
 from csctl.storage.toml_io import dump_record
@@ -287,7 +287,7 @@ def _checked(store: Store, examiner: Examiner, progress: Progress, jobs: int, *,
 
     from csctl.domain import indexing  # here, not above: the index reads the workflows this module checks
 
-    if kept and indexing.wanted():
+    if kept and index_wanted():
         try:
             return indexing.open_index(store, progress=progress, examine=examiner, jobs=jobs)
         except (sqlite3.Error, OSError):

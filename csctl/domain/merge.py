@@ -46,7 +46,7 @@ from csctl.models.base import Event, Record, describe_error
 from csctl.models.kinds import KIND_BY_FOLDER, Kind
 from csctl.models.records import Ticket
 from csctl.storage.atomic import write_atomic
-from csctl.storage.ledger import RECORDS
+from csctl.storage.layout import RECORDS
 from csctl.storage.store import parse_record
 from csctl.storage.toml_io import dump_record
 

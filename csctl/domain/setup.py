@@ -14,7 +14,8 @@ from csctl.i18n import msg
 from csctl.models.base import describe_error
 from csctl.models.config import AgentEntry, LedgerConfig, Role
 from csctl.storage.git import ensure_repository
-from csctl.storage.ledger import CACHE, CONFIG_NAME, RECORDS, TEMPLATES, default_templates, write_new_ledger
+from csctl.storage.layout import CACHE, CONFIG_NAME, RECORDS, TEMPLATES
+from csctl.storage.ledger import default_templates, write_new_ledger
 from csctl.storage.locate import schema_problems
 from csctl.storage.toml_io import parse_toml
 

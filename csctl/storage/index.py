@@ -234,9 +234,10 @@ class Index:
         chosen = [k for k in KIND_BY_FOLDER.values() if not kinds or k in kinds]
         among = f"kind IN ({','.join('?' * len(chosen))})"
         names = [k.name for k in chosen]
-        looked = time.time_ns()
         # Git is asked about the folders of `kinds` alone; every folder when all are asked.
         view = worktree.look(self.records, [k.folder for k in chosen] if kinds else ()) if self.kept else None
+        # (Git may have been asked early, while the command was imported: its answer is as old as that.)
+        looked = view.asked_ns if view is not None else time.time_ns()
         before = self._worktree_state(chosen)
         suspects = self._suspects(chosen, view, before)
         if suspects is None:  # every file, by its stat

@@ -16,6 +16,7 @@ from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
 from csctl.models.config import LedgerConfig, LockSettings
 from csctl.storage.atomic import create_exclusive, remove_stale_temps, write_atomic
+from csctl.storage.layout import CACHE, CONFIG_NAME, RECORDS, TEMPLATES, ledger_root
 from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
 from csctl.storage.toml_io import TomlSyntaxError, parse_toml
@@ -23,10 +24,6 @@ from csctl.storage.toml_io import TomlSyntaxError, parse_toml
 if TYPE_CHECKING:
     from tomlkit import TOMLDocument
 
-CONFIG_NAME = "csctl.toml"
-RECORDS = "records"
-TEMPLATES = "templates"
-CACHE = ".csctl"
 LOCK_TIMEOUT_VARIABLE = "CSCTL_LOCK_TIMEOUT"
 
 # What git leaves in its folder while it is stopped in the middle of an operation.
@@ -181,17 +178,7 @@ def load_config(path: Path) -> LedgerConfig:
 
 def find_ledger(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Ledger:
     """`--ledger`, else `CSCTL_LEDGER`, else the nearest parent holding `csctl.toml` (SPEC §1)."""
-    given = explicit or env.get("CSCTL_LEDGER")
-    if given:
-        root = Path(given).expanduser()
-        if not (root / CONFIG_NAME).is_file():
-            raise CsctlError(msg("ledger.not_here", root=root))
-        return Ledger(root.resolve())
-    here = cwd.resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_NAME).is_file():
-            return Ledger(folder)
-    raise CsctlError(msg("ledger.none"))
+    return Ledger(ledger_root(explicit, env, cwd))
 
 
 def edit_config(ledger: Ledger, change: Callable[[LedgerConfig, TOMLDocument], None]) -> LedgerConfig:
