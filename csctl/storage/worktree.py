@@ -21,9 +21,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from subprocess import Popen
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
 GIT_TIMEOUT = 60
 
 
-@dataclass(frozen=True)
-class Worktree:
+# (NamedTuples, not dataclasses: the root command imports this module, and a dataclass costs ~0.7 ms to make.)
+class Worktree(NamedTuple):
     head: str  # the commit HEAD names
     # Files under records/ (relative to it) that may differ from HEAD: changed, new, deleted, ignored.
     differing: frozenset[str]
@@ -41,8 +40,7 @@ class Worktree:
     asked_ns: int
 
 
-@dataclass(frozen=True)
-class _Asked:
+class _Asked(NamedTuple):
     """Git at work on a `look`: HEAD and the status of `folders` of `records` (empty: all of them)."""
 
     records: Path
