@@ -83,11 +83,19 @@ LOOKS_EARLY: dict[tuple[str, ...], tuple[str, ...]] = {
     ("check",): (),
     ("report",): ("kb", "remarks", "remittances", "tickets"),
     ("ticket", "list"): ("tickets",),
+    ("remit", "list"): ("remittances",),  # (without a filter it reads every remittance, and asks no one)
+    ("remit", "pending"): ("remittances",),
+    ("remit", "register"): ("remittances",),
     ("remark", "list"): ("remarks",),
+    ("refund", "list"): ("remarks",),
+    ("balance", "list"): ("remarks",),
+    ("balance", "show"): ("remarks",),
     ("customer", "show"): ("remittances", "tickets"),
     ("kb", "list"): ("tickets",),
     ("kb", "search"): ("tickets",),
     ("kb", "show"): ("tickets",),
+    # A one-record command that looks before it writes: for a phone already on file.
+    ("customer", "add"): ("customers",),
 }
 
 
