@@ -13,6 +13,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -494,9 +495,9 @@ def test_git_is_asked_about_the_folders_a_command_reads_and_no_edit_is_lost(demo
     asked: list[tuple[str, ...]] = []
     ask_git = worktree._ask
 
-    def recording(records: Path, folders: Collection[str]) -> worktree._Asked | None:
+    def recording(records: Path, folders: Collection[str], held: int | None = None) -> worktree._Asked | None:
         asked.append(tuple(sorted(folders)) or (".",))
-        return ask_git(records, folders)
+        return ask_git(records, folders, held)
 
     monkeypatch.setattr(worktree, "_ask", recording)
     remittance_question = ("remit", "list", "--open", "--format", "json")
@@ -531,18 +532,19 @@ def test_a_command_that_reads_the_index_has_git_look_once_as_soon_as_it_is_named
 
     same_answers(demo)
     events: list[tuple[str, ...]] = []
-    ask_git, finish = worktree._ask, worktree._Asked.finish
+    ask_git, forget = worktree._ask, worktree.forget_early
 
-    def asking(records: Path, folders: Collection[str]) -> worktree._Asked | None:
+    def asking(records: Path, folders: Collection[str], held: int | None = None) -> worktree._Asked | None:
         events.append(("ask", *sorted(folders)))
-        return ask_git(records, folders)
+        return ask_git(records, folders, held)
 
-    def finishing(asked: worktree._Asked) -> None:
-        events.append(("unused",))
-        finish(asked)
+    def forgetting() -> None:
+        if worktree._early is not None:
+            events.append(("unused",))
+        forget()
 
     monkeypatch.setattr(worktree, "_ask", asking)
-    monkeypatch.setattr(worktree._Asked, "finish", finishing)
+    monkeypatch.setattr(worktree, "forget_early", forgetting)
     covered = set()
     for args in questions(demo):
         events.clear()
@@ -553,16 +555,46 @@ def test_a_command_that_reads_the_index_has_git_look_once_as_soon_as_it_is_named
             covered.add(early)
             ask(demo, args, index=True)
             assert events == [("ask", *LOOKS_EARLY[early])], args
+    assert covered == set(LOOKS_EARLY)
+    # A command that writes before it asks lets go of the early look as it takes the lock to write: git is
+    # asked again, after the write.
     events.clear()
-    act(demo, "customer", "add", "--name", "张三", "--phone", "13800000000")  # looks, then writes
-    assert events == [("ask", "customers")]
-    assert covered | {("customer", "add")} == set(LOOKS_EARLY)
+    act(demo, "customer", "show", "C-261008-DK67K", "--reveal", who="chen")
+    assert events == [("ask", "remittances", "tickets"), ("unused",), ("ask", "remittances", "tickets")]
     events.clear()
     code, _, err = ask(demo, ("ticket", "list", "--status", "nonsense"), index=True)
     assert code == 2, err
     assert events == [("ask", "tickets"), ("unused",)]
     assert worktree._early is None
     assert not (demo / ".git" / "index.lock").exists()
+
+
+def test_git_looks_early_only_while_no_csctl_writes(demo: Path) -> None:
+    """An early look holds the ledger lock shared until git is done, so its answer is never older than a
+    write of another csctl (and `git status`, which takes git's index lock, never meets a writer's
+    autocommit); while a writer holds the lock, git is not asked early."""
+    from csctl.storage import worktree
+    from csctl.storage.lock import ledger_lock, shared_if_free
+
+    ask(demo, ("alerts",), index=True)  # makes .csctl/ and its lock file
+    lock_path = demo / ".csctl" / "lock"
+    env = {**os.environ, "CSCTL_LEDGER": str(demo), "CSCTL_NOW": NOW, "CSCTL_AGENT": "wang",
+           "CSCTL_LOCK_TIMEOUT": "0.5"}
+    write = [sys.executable, "-m", "csctl", "ticket", "new", "--kind", "consultation", "--channel", "phone",
+             "--subject", "尺码咨询"]
+    held = shared_if_free(lock_path)
+    assert held is not None
+    worktree.look_early(demo / "records", ("tickets",), held)
+    try:
+        waited = subprocess.run(write, env=env, capture_output=True, text=True, timeout=60)
+        assert waited.returncode == 2, waited.stderr  # gave up waiting for the lock
+        assert "0.5" in waited.stderr
+    finally:
+        worktree.forget_early()
+    done = subprocess.run(write, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with ledger_lock(lock_path, exclusive=True, timeout=1, what="a test"):
+        assert shared_if_free(lock_path) is None
 
 
 def test_a_verdict_kept_in_one_language_is_judged_again_in_another(demo: Path) -> None:

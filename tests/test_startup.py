@@ -82,7 +82,7 @@ def test_the_root_command_imports_no_models_and_no_command() -> None:
     assert [m for m in modules if m.startswith(("pydantic", "csctl.models", "csctl.domain"))] == []
     # Only what finds the ledger and asks git early (`LOOKS_EARLY`), without sqlite or subprocess.
     assert [m for m in modules if m.startswith("csctl.storage")] == [
-        "csctl.storage", "csctl.storage.layout", "csctl.storage.worktree"]
+        "csctl.storage", "csctl.storage.layout", "csctl.storage.lock", "csctl.storage.worktree"]
     assert "sqlite3" not in modules
     assert "subprocess" not in modules
     assert [m for m in modules if m.startswith("csctl.cli.") and m != "csctl.cli.main"] == []

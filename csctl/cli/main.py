@@ -8,6 +8,7 @@ shows the traceback instead.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import os
@@ -22,7 +23,8 @@ from csctl import __version__
 from csctl.errors import CsctlError
 from csctl.i18n import LANGUAGES, language_from_environment, set_language
 from csctl.storage import worktree
-from csctl.storage.layout import RECORDS, index_wanted, ledger_root
+from csctl.storage.layout import CACHE, LOCK, RECORDS, index_wanted, ledger_root
+from csctl.storage.lock import shared_if_free
 
 if TYPE_CHECKING:
     from csctl.cli.context import App
@@ -94,8 +96,6 @@ LOOKS_EARLY: dict[tuple[str, ...], tuple[str, ...]] = {
     ("kb", "list"): ("tickets",),
     ("kb", "search"): ("tickets",),
     ("kb", "show"): ("tickets",),
-    # A one-record command that looks before it writes: for a phone already on file.
-    ("customer", "add"): ("customers",),
 }
 
 
@@ -189,14 +189,17 @@ class RootGroup(LazyGroup):
                 sys.exit(2)
             _fail(f"internal error: {type(err).__name__}: {err} (run with --debug for details)", 2)
         finally:
-            worktree.forget_early()
+            # (A Ctrl-C while git finishes must not turn the command's own exit into a traceback.)
+            with contextlib.suppress(KeyboardInterrupt):
+                worktree.forget_early()
         sys.exit(result if isinstance(result, int) else 0)
 
 
 def _look_early(ctx: click.Context, args: list[str]) -> None:
     """Have git look at the records the command named in `args` will ask the index about (`LOOKS_EARLY`),
-    unless the index is turned off."""
-    if not args or "--help" in args or "-h" in args or not index_wanted():
+    unless the index is turned off, the shell is completing a word, or a writer holds the ledger lock (the
+    command then asks git itself, once it has the lock)."""
+    if not args or "--help" in args or "-h" in args or ctx.resilient_parsing or not index_wanted():
         return
     subcommand = next((arg for arg in args[1:] if not arg.startswith("-")), None)
     folders = LOOKS_EARLY.get((args[0],), LOOKS_EARLY.get((args[0], subcommand or "")))
@@ -206,7 +209,9 @@ def _look_early(ctx: click.Context, args: list[str]) -> None:
         root = ledger_root(ctx.params.get("ledger_path"), os.environ, Path.cwd())
     except (CsctlError, OSError):
         return  # the command will say so
-    worktree.look_early(root / RECORDS, folders)
+    held = shared_if_free(root / CACHE / LOCK)
+    if held is not None:
+        worktree.look_early(root / RECORDS, folders, held)
 
 
 def _print_traceback() -> None:

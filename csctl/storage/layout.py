@@ -14,6 +14,7 @@ CONFIG_NAME = "csctl.toml"
 RECORDS = "records"
 TEMPLATES = "templates"
 CACHE = ".csctl"
+LOCK = "lock"  # the ledger lock's file, in CACHE (`storage.lock`)
 # Set to 1, the derived index in CACHE is neither read nor written: every command reads the files.
 NO_INDEX_VARIABLE = "CSCTL_NO_INDEX"
 

@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from csctl.errors import CsctlError, RecordError
 from csctl.i18n import msg
 from csctl.models.config import LedgerConfig, LockSettings
+from csctl.storage import worktree
 from csctl.storage.atomic import create_exclusive, remove_stale_temps, write_atomic
-from csctl.storage.layout import CACHE, CONFIG_NAME, RECORDS, TEMPLATES, ledger_root
+from csctl.storage.layout import CACHE, CONFIG_NAME, LOCK, RECORDS, TEMPLATES, ledger_root
 from csctl.storage.locate import schema_problems
 from csctl.storage.lock import ledger_lock
 from csctl.storage.toml_io import TomlSyntaxError, parse_toml
@@ -89,7 +90,11 @@ class Ledger:
             return
         if exclusive and not finishing_git:
             self.refuse_during_git_operation()
-        with ledger_lock(self.cache / "lock", exclusive=exclusive, timeout=self._lock_timeout(), what=what):
+        if exclusive:
+            # A write is coming: what git was asked before it is not what this command must read after (its
+            # own files would pass for unchanged), and the early look's shared hold would block this one.
+            worktree.forget_early()
+        with ledger_lock(self.cache / LOCK, exclusive=exclusive, timeout=self._lock_timeout(), what=what):
             self._held = (1, exclusive)
             try:
                 yield

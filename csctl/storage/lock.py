@@ -48,6 +48,21 @@ def ledger_lock(
         os.close(fd)  # closing releases the flock
 
 
+def shared_if_free(lock_path: Path) -> int | None:
+    """A shared hold of the lock, taken only if no writer holds it now and the lock file exists: its file
+    descriptor (closing it releases the hold), else None."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
     started = time.monotonic()
     noticed = False

@@ -24,7 +24,7 @@ from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.kinds import KIND_BY_FOLDER, KIND_BY_PREFIX, Kind
 from csctl.progress import Progress, quiet, shown
-from csctl.storage import ids, worktree
+from csctl.storage import ids
 from csctl.storage.atomic import create_exclusive, remove_durably, remove_stale_temps, write_atomic
 from csctl.storage.ledger import Ledger
 from csctl.storage.locate import schema_problems
@@ -252,7 +252,7 @@ class Store:
         self._sweep(path.parent)
         if not create_exclusive(path, self._render(path, kind, record)):
             return False
-        self._wrote(path)
+        self.written.append(path)
         return True
 
     def withdraw_new(self, kind: Kind, record: Record) -> None:
@@ -284,7 +284,7 @@ class Store:
         text = self._render(path, kind, new)
         self._sweep(path.parent)
         write_atomic(path, text)
-        self._wrote(path)
+        self.written.append(path)
 
     @staticmethod
     def check_growth(path: Path, old: Record, new: Record) -> None:
@@ -301,18 +301,12 @@ class Store:
         """Write a record back in canonical form (`fmt`); the caller holds the exclusive lock."""
         self._sweep(path.parent)
         write_atomic(path, self._render(path, kind, record))
-        self._wrote(path)
+        self.written.append(path)
 
     def remove(self, path: Path) -> None:
         """Remove a record file (only `check --repair-duplicates` does, after re-filing it)."""
         remove_durably(path)
-        self._wrote(path)
-
-    def _wrote(self, path: Path) -> None:
         self.written.append(path)
-        # What git was asked before this command wrote (`worktree.look_early`) is not what this command
-        # must read now: its own files would pass for unchanged.
-        worktree.forget_early()
 
     def _sweep(self, folder: Path) -> None:
         """Clear a killed writer's temp files from a folder we are about to write in (under the lock)."""

@@ -12,8 +12,10 @@ index stats every file itself.
 When: a command that reads the index has git look as soon as it is named
 (`look_early`, from the root command), so that git stats the files on another
 core while Python imports the command (~0.15 s); its `look` then takes that
-answer. An answer taken later is as old as the moment git was asked
-(`Worktree.asked_ns`), which the index goes by.
+answer. The command holds the ledger lock shared from before git is asked
+until git is done, so no csctl writes meanwhile, and it lets go of an early
+look before it takes the lock to write. An answer taken later is as old as
+the moment git was asked (`Worktree.asked_ns`), which the index goes by.
 """
 
 from __future__ import annotations
@@ -41,65 +43,77 @@ class Worktree(NamedTuple):
 
 
 class _Asked(NamedTuple):
-    """Git at work on a `look`: HEAD and the status of `folders` of `records` (empty: all of them)."""
+    """Git at work on the status of `folders` of `records` (empty: all of them), HEAD known."""
 
     records: Path
     folders: frozenset[str]
     asked_ns: int
-    head: Popen[bytes]
+    prefix: str  # where `records` is in the repository
+    head: str
     status: Popen[bytes]
+    # Asked early: a shared hold of the ledger lock (its file descriptor), kept until git is done, so that no
+    # csctl writes while git looks. (A `git status` holds git's index lock: a writer's autocommit then fails.)
+    held: int | None
 
     def covers(self, records: Path, folders: Collection[str]) -> bool:
         return records == self.records and (not self.folders or (bool(folders) and self.folders.issuperset(folders)))
 
-    def finish(self) -> None:
-        """Let git finish, its answer unused. Not stopped by a signal: a `git status` so stopped was seen to
-        leave its optional index lock behind, which fails every later git command that writes."""
-        for process in (self.head, self.status):
-            process.communicate()
+    def answer(self) -> bytes | None:
+        """What `git status` printed, once it is done; None when it failed or took too long."""
+        try:
+            return _answer(self.status)
+        finally:
+            if self.held is not None:
+                os.close(self.held)
 
 
 _early: _Asked | None = None
 
 
-def _ask(records: Path, folders: Collection[str]) -> _Asked | None:
-    """Start git on HEAD and on the status of `folders` (both at once); None when git cannot be started."""
+def _ask(records: Path, folders: Collection[str], held: int | None = None) -> _Asked | None:
+    """Read HEAD, and start git on the status of `folders`; None when git cannot say (not a repository, no
+    commit yet, no git)."""
     import subprocess  # here: only the index asks git, and only when it has one to keep
 
-    def start(*args: str) -> Popen[bytes]:
-        return subprocess.Popen(["git", *args], cwd=records, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-
     asked_ns = time.time_ns()
+    status = None
     try:
-        head = start("rev-parse", "--show-prefix", "HEAD")
-    except OSError:
+        found = subprocess.run(["git", "rev-parse", "--show-prefix", "HEAD"], cwd=records, capture_output=True,
+                               timeout=GIT_TIMEOUT)
+        lines = os.fsdecode(found.stdout).split("\n")
+        if found.returncode == 0 and len(lines) > 1:
+            # With its optional lock, as a plain `git status`: git writes back what it learnt of changed stat
+            # data (after a copy, a touch), where without it every later status would hash every such file
+            # again (40 s at 500k). It takes git's index lock for a moment, and skips it when another has it.
+            status = subprocess.Popen(["git", "status", "--porcelain", "-z", "--untracked-files=all",
+                                       "--ignored=traditional", "--no-renames", "--", *(sorted(folders) or ["."])],
+                                      cwd=records, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if status is None:
+        if held is not None:
+            os.close(held)
         return None
-    try:
-        # With its optional lock, as a plain `git status`: git writes back what it learnt of changed stat
-        # data (after a copy, a touch), where without it every later status would hash every such file
-        # again (40 s at 500k). It takes git's index lock for a moment, and skips it when another has it.
-        status = start("status", "--porcelain", "-z", "--untracked-files=all", "--ignored=traditional",
-                       "--no-renames", "--", *(sorted(folders) or ["."]))
-    except OSError:
-        head.communicate()
-        return None
-    return _Asked(records, frozenset(folders), asked_ns, head, status)
+    return _Asked(records, frozenset(folders), asked_ns, lines[0], lines[1], status, held)
 
 
-def look_early(records: Path, folders: Collection[str] = ()) -> None:
-    """Have git start the `look` this command will make (of `folders`, default all)."""
+def look_early(records: Path, folders: Collection[str], held: int) -> None:
+    """Have git start the `look` this command will make (of `folders`, default all), while this process
+    holds the ledger lock shared (`held`, a file descriptor of it, released once git is done)."""
     global _early
     forget_early()
-    _early = _ask(records, folders)
+    _early = _ask(records, folders, held)
 
 
 def forget_early() -> None:
-    """Wait for git's early look if no `look` took it (the command failed, wrote, or asked about other
-    folders): a command leaves no git behind, which could hold git's index lock as a script runs git next."""
+    """Wait for git's early look if no `look` took it (the command failed, is about to write, or asked about
+    other folders), and let go of its hold of the ledger lock. Waited for, not stopped by a signal: a `git
+    status` so stopped was seen to leave git's index lock behind, which fails every later git command that
+    writes."""
     global _early
     if _early is not None:
-        _early.finish()
-        _early = None
+        early, _early = _early, None
+        early.answer()
 
 
 def look(records: Path, folders: Collection[str] = ()) -> Worktree | None:
@@ -111,32 +125,28 @@ def look(records: Path, folders: Collection[str] = ()) -> Worktree | None:
     asked = asked or _ask(records, folders)
     if asked is None:
         return None
-    found, status = _answer(asked.head), _answer(asked.status)
-    if found is None:
-        return None  # not a repository, or no commit yet
-    prefix, head = os.fsdecode(found).split("\n")[:2]
-    if status is None or not head:
+    status = asked.answer()
+    if status is None or not asked.head:
         return None
     differing = set()
     wanted = tuple(f"{folder}/" for folder in folders)
     for entry in os.fsdecode(status).split("\0"):
         path = entry[3:]  # "XY path": without renames, one path an entry
-        if path.startswith(prefix):
-            relative = path[len(prefix):]
+        if path.startswith(asked.prefix):
+            relative = path[len(asked.prefix):]
             # (An early look may have covered more folders than this one asks about.)
             if not wanted or relative.startswith(wanted):
                 differing.add(relative)
-    return Worktree(head, frozenset(differing), asked.asked_ns)
+    return Worktree(asked.head, frozenset(differing), asked.asked_ns)
 
 
 def _answer(process: Popen[bytes]) -> bytes | None:
-    """What git printed, once it is done; None when it failed or took too long."""
     import subprocess
 
     try:
         out, _ = process.communicate(timeout=GIT_TIMEOUT)
     except subprocess.TimeoutExpired:
-        return None  # (left to finish: a signal could leave git's index lock behind, see `_Asked.finish`)
+        return None  # (left to finish: a signal could leave git's index lock behind, see `forget_early`)
     return out if process.returncode == 0 else None
 
 
