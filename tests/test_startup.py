@@ -88,6 +88,28 @@ def test_the_root_command_imports_no_models_and_no_command() -> None:
     assert [m for m in modules if m.startswith("csctl.cli.") and m != "csctl.cli.main"] == []
 
 
+def test_git_is_asked_before_a_command_that_reads_the_index_is_imported(ledger: Path) -> None:
+    """`git status` runs while Python imports the command (`LOOKS_EARLY`): it is asked before the command's
+    module is imported."""
+    script = """
+import sys
+from csctl.storage import worktree
+from csctl.cli.main import cli
+ask = worktree._ask
+def asking(records, folders, held=None):
+    print("tickets imported" if "csctl.cli.tickets" in sys.modules else "tickets not imported", file=sys.stderr)
+    return ask(records, folders, held)
+worktree._ask = asking
+cli.main(sys.argv[1:])
+"""
+    env = {**os.environ, "CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "wang", "CSCTL_NOW": NOW}
+    subprocess.run([sys.executable, "-m", "csctl", "alerts"], env=env, capture_output=True, timeout=60)  # .csctl/
+    done = subprocess.run([sys.executable, "-c", script, "ticket", "list"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == "tickets not imported"
+
+
 def test_help_lists_the_commands_without_importing_them(ledger: Path) -> None:
     report = probe("--help", ledger=ledger)
     assert [m for m in report["modules"] if m.startswith(("pydantic", "csctl.cli."))] == ["csctl.cli.main"]
