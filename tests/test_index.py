@@ -582,9 +582,8 @@ def test_git_looks_early_only_while_no_csctl_writes(demo: Path) -> None:
            "CSCTL_LOCK_TIMEOUT": "0.5"}
     write = [sys.executable, "-m", "csctl", "ticket", "new", "--kind", "consultation", "--channel", "phone",
              "--subject", "尺码咨询"]
-    held = shared_if_free(lock_path)
-    assert held is not None
-    worktree.look_early(demo / "records", ("tickets",), held)
+    worktree.look_early(demo, ("tickets",))
+    assert worktree._early is not None
     try:
         waited = subprocess.run(write, env=env, capture_output=True, text=True, timeout=60)
         assert waited.returncode == 2, waited.stderr  # gave up waiting for the lock
@@ -595,6 +594,8 @@ def test_git_looks_early_only_while_no_csctl_writes(demo: Path) -> None:
     assert done.returncode == 0, done.stderr
     with ledger_lock(lock_path, exclusive=True, timeout=1, what="a test"):
         assert shared_if_free(lock_path) is None
+        worktree.look_early(demo, ("tickets",))
+        assert worktree._early is None
 
 
 def test_a_verdict_kept_in_one_language_is_judged_again_in_another(demo: Path) -> None:

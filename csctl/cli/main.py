@@ -23,8 +23,7 @@ from csctl import __version__
 from csctl.errors import CsctlError
 from csctl.i18n import LANGUAGES, language_from_environment, set_language
 from csctl.storage import worktree
-from csctl.storage.layout import CACHE, LOCK, RECORDS, index_wanted, ledger_root
-from csctl.storage.lock import shared_if_free
+from csctl.storage.layout import index_wanted, ledger_root
 
 if TYPE_CHECKING:
     from csctl.cli.context import App
@@ -209,9 +208,7 @@ def _look_early(ctx: click.Context, args: list[str]) -> None:
         root = ledger_root(ctx.params.get("ledger_path"), os.environ, Path.cwd())
     except (CsctlError, OSError):
         return  # the command will say so
-    held = shared_if_free(root / CACHE / LOCK)
-    if held is not None:
-        worktree.look_early(root / RECORDS, folders, held)
+    worktree.look_early(root, folders)
 
 
 def _print_traceback() -> None:

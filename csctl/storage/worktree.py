@@ -26,6 +26,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from csctl.storage.layout import CACHE, LOCK, RECORDS
+from csctl.storage.lock import shared_if_free
+
 if TYPE_CHECKING:
     from subprocess import Popen
 
@@ -59,12 +62,18 @@ class _Asked(NamedTuple):
         return records == self.records and (not self.folders or (bool(folders) and self.folders.issuperset(folders)))
 
     def answer(self) -> bytes | None:
-        """What `git status` printed, once it is done; None when it failed or took too long."""
+        """What `git status` printed, once it is done; None when it failed or took too long (then git is left
+        to finish: a signal could leave git's index lock behind, see `forget_early`)."""
+        import subprocess
+
         try:
-            return _answer(self.status)
+            out, _ = self.status.communicate(timeout=GIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return None
         finally:
             if self.held is not None:
                 os.close(self.held)
+        return out if self.status.returncode == 0 else None
 
 
 _early: _Asked | None = None
@@ -97,12 +106,15 @@ def _ask(records: Path, folders: Collection[str], held: int | None = None) -> _A
     return _Asked(records, frozenset(folders), asked_ns, lines[0], lines[1], status, held)
 
 
-def look_early(records: Path, folders: Collection[str], held: int) -> None:
-    """Have git start the `look` this command will make (of `folders`, default all), while this process
-    holds the ledger lock shared (`held`, a file descriptor of it, released once git is done)."""
+def look_early(root: Path, folders: Collection[str]) -> None:
+    """Have git start the `look` this command will make at the ledger in `root` (of `folders` of its records,
+    default all), holding the ledger lock shared until git is done; nothing when a writer holds it (the
+    command asks git itself once it has the lock) or the ledger has no lock file yet."""
     global _early
     forget_early()
-    _early = _ask(records, folders, held)
+    held = shared_if_free(root / CACHE / LOCK)
+    if held is not None:
+        _early = _ask(root / RECORDS, folders, held)
 
 
 def forget_early() -> None:
@@ -121,8 +133,12 @@ def look(records: Path, folders: Collection[str] = ()) -> Worktree | None:
     them; None when git cannot say. Git stats only the files it is asked about: a command on remittances
     pays for the remittances' folder (0.08 s at 100k records), not for every record (0.22 s)."""
     global _early
-    asked, _early = (_early, None) if _early is not None and _early.covers(records, folders) else (None, _early)
-    asked = asked or _ask(records, folders)
+    asked: _Asked | None
+    if _early is not None and _early.covers(records, folders):
+        asked, _early = _early, None
+    else:
+        forget_early()  # (one `git status` at a time: two would race for git's index lock)
+        asked = _ask(records, folders)
     if asked is None:
         return None
     status = asked.answer()
@@ -138,16 +154,6 @@ def look(records: Path, folders: Collection[str] = ()) -> Worktree | None:
             if not wanted or relative.startswith(wanted):
                 differing.add(relative)
     return Worktree(asked.head, frozenset(differing), asked.asked_ns)
-
-
-def _answer(process: Popen[bytes]) -> bytes | None:
-    import subprocess
-
-    try:
-        out, _ = process.communicate(timeout=GIT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return None  # (left to finish: a signal could leave git's index lock behind, see `forget_early`)
-    return out if process.returncode == 0 else None
 
 
 def changed_between(records: Path, old: str, new: str) -> set[str] | None:
