@@ -20,15 +20,16 @@ HIDDEN_AT_LEAST = 4
 
 def mask(field: str, value: str) -> str:
     """`13857123456` → `138****3456`; `zhou.jg@example.cn` → `z***@example.cn`; an address keeps
-    its first 6 characters (province and city); anything else keeps at most its ends, never
-    showing more than all but 4 of its characters."""
+    its first 6 characters (province and city; a phone among them masked first); anything else keeps at
+    most its ends, never showing more than all but 4 of its characters."""
     if not value:
         return value
     if field == "email" and "@" in value:
         user, domain = value.split("@", 1)
         return f"{user[:1]}***@{domain}"
     if field == "address" and len(value) > 10:
-        return value[:6] + "****"
+        # A phone written first would show its first six digits: masked as a phone first.
+        return mask_phones(value)[:6] + "****"
     text = re.sub(r"\D", "", value) if field == "phone" and len(re.sub(r"\D", "", value)) >= 7 else value
     shown = max(0, min(7, len(text) - HIDDEN_AT_LEAST))
     front, back = shown // 2, shown - shown // 2

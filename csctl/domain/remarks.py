@@ -492,7 +492,8 @@ def remark_alerts(store: Store, now: dt.datetime, paths: Iterable[Path] | None =
     balance_limit = register_limit(settings.balance_register_within)
     for refund in refunds_from(items):
         if refund.to_register and not refund.registered and refund.at + refund_limit <= now:
-            subject = f"{refund.item} {refund.kind} {format_money(refund.amount)} → {refund.via} {refund.account}"
+            account = mask("account", refund.account)  # a cron mail goes to every role
+            subject = f"{refund.item} {refund.kind} {format_money(refund.amount)} → {refund.via} {account}"
             yield Alert("refund.unregistered", refund.order, refund.by, refund.at + refund_limit, subject)
     for deduction in deductions_from(items):
         if deduction.repeats is None and not deduction.registered and deduction.at + balance_limit <= now:
