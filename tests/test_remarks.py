@@ -290,6 +290,41 @@ def test_a_deduction_that_breaks_the_chain_is_refused(desk: Desk) -> None:
     desk.remark("1002", "balance_deduct", "amount=10", "balance=25", "--buyer", "tb_李四", now=at("10:00"))
 
 
+def _chain_shown(desk: Desk, buyer: str) -> list[tuple[str, str]]:
+    data = json.loads(desk.ok("balance", "show", buyer, "--format", "json"))
+    return [(d["remark"], d["chain"]) for d in data["deductions"]]
+
+
+def test_deductions_back_dated_to_one_minute_chain_in_the_order_they_were_typed(desk: Desk) -> None:
+    # Order 2000 was deducted first; both are back-dated to 10:00, typed at 15:00 and 15:01.
+    desk.ok("remark", "add", "2000", "balance_deduct", "amount=20", "balance=30", "--buyer", "tb_w",
+            "--at", "2026-11-23T10:00", now=at("15:00"))
+    desk.ok("remark", "add", "1000", "balance_deduct", "amount=10", "balance=20", "--buyer", "tb_w",
+            "--at", "2026-11-23T10:00", now=at("15:01"))
+    assert _chain_shown(desk, "tb_w") == [("2000#1", "first"), ("1000#1", "ok")]
+    assert desk.run("check").exit_code == 0
+    # The next one continues from the last typed, not the smaller order number.
+    desk.refused("remark", "add", "3000", "balance_deduct", "amount=5", "balance=25", "--buyer", "tb_w",
+                 "--at", "2026-11-23T10:00", now=at("15:02"), says="remaining 25.00, expected 15.00")
+
+
+def test_deductions_typed_in_one_second_chain_in_the_order_that_holds(desk: Desk) -> None:
+    # A script with a fixed clock: nothing tells the two apart but their balances.
+    desk.remark("3001", "balance_deduct", "amount=20", "balance=30", "--buyer", "tb_s")
+    desk.remark("3000", "balance_deduct", "amount=10", "balance=20", "--buyer", "tb_s")
+    desk.remark("2999", "balance_clear", "amount=20", "--buyer", "tb_s")
+    assert _chain_shown(desk, "tb_s") == [("3001#1", "first"), ("3000#1", "ok"), ("2999#1", "ok")]
+    assert desk.run("check").exit_code == 0
+    # With no order that holds, the break is reported by order number, the same each time.
+    desk.refused("remark", "add", "2998", "balance_deduct", "amount=1", "balance=7", "--buyer", "tb_s",
+                 says="expected")
+    path = desk.file("3000")
+    path.write_text(path.read_text(encoding="utf-8").replace("还剩余额20.00", "还剩余额21.00"), encoding="utf-8")
+    shown = _chain_shown(desk, "tb_s")
+    assert shown == [("2999#1", "first"), ("3000#1", "broken"), ("3001#1", "broken")]
+    assert _chain_shown(desk, "tb_s") == shown
+
+
 def test_balance_show_in_every_format(desk: Desk) -> None:
     chain_of_three(desk)
     # The notified form on the same order repeats that deduction: not a link of its own.

@@ -120,7 +120,7 @@ def add_remark(store: Store, actor: AgentEntry, when: dt.datetime, order: str, s
         if shape.name in DEDUCTIONS:
             if file_buyer is None:
                 raise InvalidInput(msg("remark.buyer_needed", shape=shape.name))
-            _continues_chain(store, shapes, file_buyer, order, remark)
+            _continues_chain(store, shapes, file_buyer, order, remark, recorded or when)
         newly_named = given_buyer if existing is None or not existing.buyer else None
         event = Event(at=when, by=actor.id, action="remarked", recorded_at=recorded, kind=shape.name,
                       **({"buyer": newly_named} if newly_named and existing is not None else {}))
@@ -146,6 +146,9 @@ class Stored:
     remark: Remark
     shape: Shape | None
     values: dict[str, Any] | None
+    # When it was typed, from its `remarked` event (a back-dated remark says an earlier `at`); None: at `at`.
+    # Only a balance chain orders by it; a report's brief of the file does not keep it, hence not compared.
+    written: dt.datetime | None = field(default=None, compare=False)
 
 
 # Field types whose values are personal data (csctl.domain.privacy), as the mask calls them.
@@ -203,10 +206,13 @@ def stored_remarks(files: Iterable[tuple[RemarkFile, Path]], shapes: Shapes) -> 
     """Every remark of `files` with its values, oldest first."""
     out: list[Stored] = []
     for record, path in files:
+        # The n-th `remarked` event is the n-th remark's (`rule_remark_history` checks they agree).
+        typed = [event.written_at for event in record.events if event.action == "remarked"]
         for index, remark in enumerate(record.remarks):
             shape = shapes.get(remark.kind)
             values = shapes.match(shape, remark.text) if shape is not None else None
-            out.append(Stored(record.id, record.buyer, index, path, remark, shape, values))
+            written = typed[index] if index < len(typed) else None
+            out.append(Stored(record.id, record.buyer, index, path, remark, shape, values, written))
     return sorted(out, key=lambda s: (s.remark.at, s.order, s.index))
 
 
@@ -333,6 +339,7 @@ class Deduction:
     repeats: int | None = None
     registered_at: dt.datetime | None = None
     registered_by: str | None = None
+    written: dt.datetime | None = None  # as `Stored.written`
 
     @property
     def registered(self) -> bool:
@@ -342,16 +349,23 @@ class Deduction:
     def where(self) -> str:
         return f"{self.order}#{self.index + 1}"
 
+    @property
+    def typed(self) -> dt.datetime:
+        return self.written or self.at
+
     def chain_summary(self) -> list[str | int | None]:
         """What a chain needs of it, in plain JSON values (kept by `check` in the index)."""
         return [self.order, self.index, self.buyer, self.at.isoformat(), self.by, self.agent, self.shape,
-                str(self.amount), str(self.remaining)]
+                str(self.amount), str(self.remaining), self.typed.isoformat()]
 
     @classmethod
     def from_chain_summary(cls, summary: list[Any], path: Path) -> Deduction:
-        order, index, buyer, at, by, agent, shape, amount, remaining = summary
+        # An index kept before the typed time was summarised has nine values: such a deduction is
+        # ordered by `at` alone until `check` reads its file again.
+        order, index, buyer, at, by, agent, shape, amount, remaining, *typed = summary
         return cls(order=order, index=index, path=path, buyer=buyer, at=dt.datetime.fromisoformat(at), by=by,
-                   agent=agent, shape=shape, amount=Decimal(amount), remaining=Decimal(remaining))
+                   agent=agent, shape=shape, amount=Decimal(amount), remaining=Decimal(remaining),
+                   written=dt.datetime.fromisoformat(typed[0]) if typed else None)
 
 
 def deductions_from(items: list[Stored]) -> list[Deduction]:
@@ -374,6 +388,7 @@ def deductions_from(items: list[Stored]) -> list[Deduction]:
             remaining=remaining, repeats=repeats,
             registered_at=registration.remark.at if registration else None,
             registered_by=registration.remark.by if registration else None,
+            written=item.written,
         )
         seen[item.order].append(deduction)
         out.append(deduction)
@@ -396,17 +411,61 @@ class Link:
         return self.expected is not None and self.expected != self.deduction.remaining
 
 
+# Past this many deductions at one moment, no order that keeps the chain is searched for (the search
+# tries their orderings); seen only in a script's burst, never at a desk.
+TIED_SEARCHED = 8
+
+
 def chains(deductions: Iterable[Deduction]) -> dict[str, list[Link]]:
-    """Per buyer, the deductions in time order, each linked to the one before."""
+    """Per buyer, the deductions in the order they were made, each linked to the one before.
+
+    The order is the time each says (`at`), then the time it was typed (two remarks back-dated to the
+    same minute were still typed one after the other). Deductions that tie on both (typed in the same
+    second, by a script) go in an order under which the chain holds, when there is one; else by order
+    number and place in the file, so that a break is always reported at the same remark.
+    """
     by_buyer: dict[str, list[Deduction]] = defaultdict(list)
     for deduction in deductions:
         if deduction.buyer is not None and deduction.repeats is None:
             by_buyer[deduction.buyer].append(deduction)
     out: dict[str, list[Link]] = {}
     for buyer, items in by_buyer.items():
-        items.sort(key=lambda d: (d.at, d.order, d.index))
-        out[buyer] = [Link(d, items[i - 1] if i else None) for i, d in enumerate(items)]
+        items.sort(key=lambda d: (d.at, d.typed, d.order, d.index))
+        ordered: list[Deduction] = []
+        start = 0
+        while start < len(items):
+            end = start + 1
+            while end < len(items) and (items[end].at, items[end].typed) == (items[start].at, items[start].typed):
+                end += 1
+            tied = items[start:end]
+            ordered.extend(_chaining(tied, ordered[-1] if ordered else None) or tied)
+            start = end
+        out[buyer] = [Link(d, ordered[i - 1] if i else None) for i, d in enumerate(ordered)]
     return out
+
+
+def _chaining(tied: list[Deduction], previous: Deduction | None) -> list[Deduction] | None:
+    """An order of deductions made at one moment (given in the stable order) under which each leaves the
+    previous remaining balance minus itself, the first continuing `previous`; None when there is none.
+    Remarks of one order keep their order in its file."""
+    if len(tied) == 1 or len(tied) > TIED_SEARCHED:
+        return None
+
+    def extend(done: list[Deduction], left: list[Deduction]) -> list[Deduction] | None:
+        if not left:
+            return done
+        last = done[-1] if done else previous
+        for i, candidate in enumerate(left):
+            if any(other.order == candidate.order and other.index < candidate.index for other in left):
+                continue
+            if last is not None and last.remaining - candidate.amount != candidate.remaining:
+                continue
+            found = extend([*done, candidate], left[:i] + left[i + 1:])
+            if found is not None:
+                return found
+        return None
+
+    return extend([], tied)
 
 
 def _break_message(link: Link) -> str:
@@ -426,15 +485,17 @@ def _chain_files(store: Store, buyer: str, order: str) -> list[Path] | None:
     return indexing.chosen_files(store, REMARK, lambda index: indexing.remark_files_of(index, buyer, order))
 
 
-def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark) -> None:
-    """Refuse a deduction that would break the buyer's chain, before or after it."""
+def _continues_chain(store: Store, shapes: Shapes, buyer: str, order: str, remark: Remark,
+                     written: dt.datetime) -> None:
+    """Refuse a deduction (typed at `written`) that would break the buyer's chain, before or after it."""
     files, _ = readable_remark_files(store, _chain_files(store, buyer, order))
     # The order's file counts as the buyer's even when this remark is the one naming the buyer.
     files = [(f.model_copy(update={"buyer": buyer}) if f.id == order else f, p)
              for f, p in files if f.buyer == buyer or f.id == order]
     index = next((len(f.remarks) for f, _ in files if f.id == order), 0)
     shape = shapes.get(remark.kind)
-    new = Stored(order, buyer, index, Path(), remark, shape, shapes.match(shape, remark.text) if shape else None)
+    new = Stored(order, buyer, index, Path(), remark, shape, shapes.match(shape, remark.text) if shape else None,
+                 written)
     items = [*stored_remarks(files, shapes), new]
     for link in chains(deductions_from(items)).get(buyer, []):
         touches = (link.deduction.order, link.deduction.index) == (order, index) or (
