@@ -268,16 +268,20 @@ def _autocommit(app: App) -> None:
     except CsctlError:
         return
     from csctl.storage.git import commit_paths
+    from csctl.storage.layout import LOCK
+    from csctl.storage.lock import lend
 
     actor = app.__dict__.get("actor")
     who = f"{actor.name} ({actor.id})" if actor else "csctl"
     records = ", ".join(sorted({p.stem if p.suffix == ".toml" and p != ledger.config_path else p.name
                                 for p in ledger.written}))
     message = f"{app.command or 'csctl'}: {records}\n\nby {who}"
-    # Under the ledger's lock: two commands committing at once would meet on git's index.lock.
+    # Under the ledger's lock: two commands committing at once would meet on git's index.lock, and a writer
+    # coming in between would have its change committed under this message. The pre-commit hook's csctl
+    # reads under the hold, lent to it: it would wait for the lock until this command gave up on git.
     try:
         with ledger.lock(exclusive=True, what="autocommit", finishing_git=True):
-            failure = commit_paths(ledger.root, ledger.written, message)
+            failure = commit_paths(ledger.root, ledger.written, message, lend(ledger.cache / LOCK))
     except CsctlError as err:  # the lock not had in time: the data stays written
         failure = str(err)
     if failure:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,11 +11,13 @@ if TYPE_CHECKING:
     import subprocess
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+def _git(folder: Path, *args: str, env: Mapping[str, str] | None = None,
+         timeout: float | None = 10) -> subprocess.CompletedProcess[str] | None:
     import subprocess  # here: most commands never run git, and subprocess costs each ~1.5 ms to import
 
     try:  # no git installed: FileNotFoundError
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10)
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **env} if env else None)
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -31,15 +35,21 @@ def ensure_repository(folder: Path) -> None:
         _git(folder, "init", "-q")
 
 
-def commit_paths(folder: Path, paths: list[Path], message: str) -> str | None:
-    """Commit exactly `paths` (new, changed or removed) with `message`; the reason when it could not."""
+def commit_paths(folder: Path, paths: list[Path], message: str, env: Mapping[str, str]) -> str | None:
+    """Commit exactly `paths` (new, changed or removed) with `message`, git and its hooks run with `env` added;
+    the reason when it could not.
+
+    Git is waited for however long it takes: a git killed in the middle leaves `.git/index.lock` behind, and
+    every later commit fails on it until someone removes it by hand. (A pre-commit hook's csctl gives up on
+    its own lock timeout.)
+    """
     relative = sorted({str(p.relative_to(folder)) for p in paths})
-    added = _git(folder, "add", "-A", "--", *relative)
+    added = _git(folder, "add", "-A", "--", *relative, timeout=None)
     if added is None:
         return "git is not installed"
     if added.returncode != 0:
         return (added.stderr.strip().splitlines() or ["git add failed"])[-1]
-    done = _git(folder, "commit", "-q", "--only", "-m", message, "--", *relative)
+    done = _git(folder, "commit", "-q", "--only", "-m", message, "--", *relative, env=env, timeout=None)
     if done is None:
         return "git failed to run"
     if done.returncode != 0:

@@ -5,6 +5,10 @@ job changing the same record never lose each other's change; multi-record
 readers (`check`, reports, alerts) hold it shared and so see no half-done
 batch. The kernel drops a `flock` when its holder dies, so a killed command
 never blocks the next one.
+
+A writer that runs git inside its hold (autocommit) lends the hold to the
+csctl commands git runs (the pre-commit hook's `check`): they read without
+taking the lock, which they would otherwise wait for until git gave up.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from csctl.i18n import msg
 NOTICE_AFTER = 1.0
 _POLL = 0.02
 
+# "pid:device:inode": the process that lends its exclusive hold, and the lock file it holds.
+LENT_VARIABLE = "CSCTL_LOCK_LENT"
+
 
 @contextmanager
 def ledger_lock(
@@ -42,7 +49,8 @@ def ledger_lock(
         raise CsctlError(msg("lock.cannot_open", path=lock_path, reason=err.strerror)) from None
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
-        _acquire(fd, mode, timeout, what)
+        if exclusive or not _lent(fd):
+            _acquire(fd, mode, timeout, what)
         yield
     finally:
         os.close(fd)  # closing releases the flock
@@ -61,6 +69,40 @@ def shared_if_free(lock_path: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def lend(lock_path: Path) -> dict[str, str]:
+    """The environment in which a process this one starts, and waits for, reads under this one's exclusive
+    hold of the lock at `lock_path`."""
+    held = os.stat(lock_path)
+    return {LENT_VARIABLE: f"{os.getpid()}:{held.st_dev}:{held.st_ino}"}
+
+
+def _lent(fd: int) -> bool:
+    """Whether a hold of the lock open on `fd` was lent to this process, and is held still.
+
+    Reading under it is safe: nothing else can write while the lender holds the lock exclusively, and the
+    lender itself waits for the process it started. The variable alone proves nothing (it may be inherited
+    by a process that outlives the hold), so the lender must be alive and the lock held exclusively now.
+    """
+    try:
+        pid, device, inode = (int(part) for part in os.environ.get(LENT_VARIABLE, "").split(":"))
+    except ValueError:
+        return False
+    opened = os.fstat(fd)
+    if pid <= 0 or (opened.st_dev, opened.st_ino) != (device, inode):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, someone else's
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    return False  # no writer holds it: taken shared the ordinary way
 
 
 def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:

@@ -1,0 +1,84 @@
+"""The exit contract (SPEC §4) where the world misbehaves: git hooks under autocommit, closed pipes, Ctrl-C,
+read-only ledgers, odd stdin, settings that would break every deadline later."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from csctl.errors import LockTimeout
+from csctl.storage.lock import LENT_VARIABLE, ledger_lock, lend
+from tests.conftest import NOW, Invoke, run_csctl
+
+
+def git(ledger: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ledger, capture_output=True, text=True, check=True).stdout
+
+
+def hooked_autocommit(invoke: Invoke, ledger: Path) -> None:
+    """Autocommit on, and the pre-commit hook of `git-setup` (which runs `csctl check`) installed."""
+    assert invoke("git-setup").exit_code == 0
+    config = ledger / "csctl.toml"
+    config.write_text(config.read_text().replace("autocommit = false", "autocommit = true"))
+    git(ledger, "config", "user.email", "desk@example.cn")
+    git(ledger, "config", "user.name", "Desk")
+    git(ledger, "add", "-A")
+    git(ledger, "commit", "-qm", "the ledger", "--no-verify")
+
+
+def new_ticket(ledger: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return run_csctl("ticket", "new", "--kind", "consultation", "--channel", "online", "--subject", "尺码",
+                     env={"CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "wang", "CSCTL_NOW": NOW}, timeout=timeout)
+
+
+def test_autocommit_passes_the_hook_whose_check_reads_under_the_writers_hold(invoke: Invoke, ledger: Path) -> None:
+    hooked_autocommit(invoke, ledger)
+    started = time.monotonic()
+    made = new_ticket(ledger)
+    # The hook's check used to wait for the lock the writer held until git was killed (10 s).
+    assert time.monotonic() - started < 8
+    assert made.returncode == 0, made.stderr
+    assert made.stderr == ""
+    assert git(ledger, "log", "-1", "--format=%s") == f"csctl ticket new: {made.stdout.strip()}\n"
+    assert not (ledger / ".git" / "index.lock").exists()
+    assert git(ledger, "status", "--short") == ""
+
+
+def test_the_hook_still_checks_under_the_lent_hold(invoke: Invoke, ledger: Path) -> None:
+    hooked_autocommit(invoke, ledger)
+    broken = ledger / "records" / "tickets" / "broken.toml"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_text("id = [\n")
+    made = new_ticket(ledger)
+    assert made.returncode == 0  # written, as the command was asked
+    assert "not committed" in made.stderr
+    assert git(ledger, "log", "-1", "--format=%s") == "the ledger\n"
+    assert not (ledger / ".git" / "index.lock").exists()
+    broken.unlink()
+    assert new_ticket(ledger).stderr == ""  # and the next commit goes through
+
+
+def test_a_lent_hold_counts_only_while_its_lender_holds_the_lock(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = tmp_path / "lock"
+    writer = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(writer, fcntl.LOCK_EX)
+    lent = lend(lock)
+    monkeypatch.setenv(LENT_VARIABLE, lent[LENT_VARIABLE])
+    with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass  # the lender (this process) holds it: read at once
+    with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=True, timeout=0.1, what="test"):
+        pass  # a hold is lent for reading only
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    monkeypatch.setenv(LENT_VARIABLE, f"{dead.pid}:{lent[LENT_VARIABLE].split(':', 1)[1]}")
+    with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass  # inherited from a lender that is gone, while someone else writes
+    os.close(writer)
+    with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass
