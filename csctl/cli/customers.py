@@ -83,8 +83,8 @@ LIST_COLUMNS = [Column("id", "h.id"), Column("name", "h.name"), Column("phone", 
 
 @customer.command("list")
 @click.option("--name", help="Part of the name.")
-@click.option("--phone", help="Digits of the phone number (any part).")
-@click.option("--region", help="Part of the region or street.")
+@click.option("--phone", help="Digits of the phone number: any part with --reveal, else a part the mask shows.")
+@click.option("--region", help="Part of the region (with --reveal, or of the street).")
 @click.option("--search", "text", help="Any part of name, region, organisation, needs, tags.")
 @reveal_option
 @format_option
@@ -93,10 +93,11 @@ def customer_list(app: App, name: str | None, phone: str | None, region: str | N
                   reveal: bool, style: str) -> None:
     """Find customers by name, phone, region or any text."""
     _reveal_allowed(app, reveal)
-    # Hidden digits are searchable only when revealing, which is recorded on every customer found.
-    found = archive.find(app.store, archive.Search(name, phone, region, text, all_digits=reveal))
+    found = archive.find(app.store, archive.Search(name, phone, region, text, revealing=reveal))
     if reveal:
-        found = [archive.record_reveal(app.store, app.actor, app.now(), c, shown=("phone",)) for c in found]
+        # The street a --region search looked into counts as seen, like the phone shown.
+        shown = ("phone", "street") if region else ("phone",)
+        found = [archive.record_reveal(app.store, app.actor, app.now(), c, shown=shown) for c in found]
     click.echo(rows_text([_shown(app, c, reveal) for c in found], LIST_COLUMNS, style), nl=False)
 
 

@@ -23,7 +23,7 @@ from csctl.cli.render import (
 )
 from csctl.domain import remittances as flow
 from csctl.domain.clock import parse_moment
-from csctl.domain.privacy import masked
+from csctl.domain.privacy import masked, masked_events
 from csctl.domain.remarks import check_order
 from csctl.errors import InvalidInput
 from csctl.i18n import enum_label, label, msg
@@ -241,6 +241,7 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     data: dict[str, Any] = record.model_dump(exclude={"events", "items", "payments"}, exclude_none=True)
     data = {k: v for k, v in data.items() if v != []}
     data = data if reveal else masked(data)
+    events = record.events if reveal else masked_events(record.events)
     data["items"] = [i.model_dump() for i in record.items]
     data["payments"] = [p.model_dump() for p in record.payments]
     data["paid_total"] = flow.paid_total(record)
@@ -248,7 +249,7 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     data["duplicates"] = sorted({p.first if p.second == record.id else p.second
                                  for p in flow.duplicates(_remittances(app, open_only=True), app.ledger.config)
                                  if record.id in (p.first, p.second)})
-    data["events"] = [e.model_dump(exclude_none=True) for e in record.events]
+    data["events"] = [e.model_dump(exclude_none=True) for e in events]
     if style == "json":
         click.echo(to_json(data), nl=False)
         return
@@ -259,7 +260,7 @@ def remit_show(app: App, remit_id: str, reveal: bool, style: str) -> None:
     click.echo(fields_text(fields, style), nl=False)
     if style != "csv":
         click.echo("")
-        click.echo(timeline(record.events, style))
+        click.echo(timeline(events, style))
 
 
 # ----- the daily register ---------------------------------------------------------------------

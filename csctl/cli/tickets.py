@@ -14,7 +14,7 @@ from csctl.cli.render import Column, display, fields_text, rows_text, timeline, 
 from csctl.domain import tickets as flow
 from csctl.domain.auth import require
 from csctl.domain.clock import parse_moment
-from csctl.domain.privacy import masked
+from csctl.domain.privacy import masked, masked_events
 from csctl.i18n import enum_label, label, msg
 from csctl.models.kinds import CUSTOMER, TICKET
 from csctl.models.records import CallbackOutcome, Channel, Ticket, TicketKind, TicketStatus, Urgency, Verdict
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from csctl.domain.briefs import TicketBrief
     from csctl.domain.ticket_views import TicketFilter
     from csctl.errors import RecordError
+    from csctl.models.base import Event
 
 KINDS = click.Choice([k.value for k in TicketKind])
 CHANNELS = click.Choice([c.value for c in Channel])
@@ -285,8 +286,8 @@ def ticket_list(app: App, statuses: tuple[str, ...], open_only: bool, agent: str
     # are not held at once (the files a listing must read, it reads first).
     with app.ledger.lock(exclusive=False, what="tickets"):
         tickets, broken = _tickets(app, wanted, now)
-        rows = [{"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
-                 "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject}
+        rows = [masked({"id": t.id, "created": t.created, "kind": t.kind, "urgency": t.urgency, "status": t.status,
+                        "assignee": t.assignee, "due": timing_.next_due, "late": timing_.overdue, "subject": t.subject})
                 for t, timing_ in admitted(tickets, wanted, app.ledger.config, clockwork(app.ledger.config), now,
                                            load)]
     app.skipped("ticket", broken)
@@ -307,7 +308,7 @@ def _tickets(app: App, wanted: TicketFilter, now: dt.datetime) -> tuple[Iterator
     return ticket_briefs(app.store, app.index_of(TICKET), *candidates(wanted, now, app.ledger.config.tz))
 
 
-def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:
+def _show_data(app: App, record: Ticket, reveal: bool, events: list[Event]) -> dict[str, Any]:
     from csctl.domain.deadlines import clockwork, timing
 
     t = timing(record, app.ledger.config.tickets, clockwork(app.ledger.config), app.now())
@@ -322,7 +323,7 @@ def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:
         "callback_agent": t.callback_agent, "callbacks": t.callbacks, "callbacks_reached": t.callbacks_reached,
         "satisfaction": t.satisfaction, "reopened": t.reopened, "overdue": t.overdue,
     }
-    data["events"] = [e.model_dump(exclude_none=True) for e in record.events]
+    data["events"] = [e.model_dump(exclude_none=True) for e in events]
     return data
 
 
@@ -334,7 +335,8 @@ def _show_data(app: App, record: Ticket, reveal: bool) -> dict[str, Any]:
 def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
     """Every field, the deadlines, and the history (the contact number masked unless revealed)."""
     record: Ticket = app.shown(TICKET, ticket_id, flow.replayable, flow.record_reveal if reveal else None)
-    data = _show_data(app, record, reveal)
+    events = record.events if reveal else masked_events(record.events)
+    data = _show_data(app, record, reveal, events)
     if style == "json":
         click.echo(to_json(data), nl=False)
         return
@@ -345,7 +347,7 @@ def ticket_show(app: App, ticket_id: str, reveal: bool, style: str) -> None:
     click.echo(fields_text(fields, style), nl=False)
     if style != "csv":
         click.echo("")
-        click.echo(_timeline(record, style))
+        click.echo(_timeline(events, style))
 
 
 def _shown(key: str, value: Any) -> str:
@@ -377,11 +379,12 @@ def ticket_log(app: App, ticket_id: str, style: str) -> None:
     """The history as a timeline."""
     record = app.store.read(TICKET, app.store.resolve_id(TICKET, ticket_id))
     assert isinstance(record, Ticket)
+    events = masked_events(record.events)
     if style == "json":
-        click.echo(to_json([e.model_dump(exclude_none=True) for e in record.events]), nl=False)
+        click.echo(to_json([e.model_dump(exclude_none=True) for e in events]), nl=False)
         return
-    click.echo(_timeline(record, style))
+    click.echo(_timeline(events, style))
 
 
-def _timeline(record: Ticket, style: str) -> str:
-    return timeline(record.events, style, _shown_value)
+def _timeline(events: list[Event], style: str) -> str:
+    return timeline(events, style, _shown_value)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from csctl.domain import indexing
 from csctl.domain import remittances as remit_flow
 from csctl.domain.deadlines import Clockwork, timing
+from csctl.domain.privacy import mask_phones
 from csctl.domain.remarks import remark_alerts
 from csctl.domain.tickets import readable_tickets
 from csctl.errors import RecordError
@@ -50,12 +51,13 @@ class Alert:
 
 def ticket_alerts(ticket: Ticket, config: LedgerConfig, clock: Clockwork, now: dt.datetime) -> Iterator[Alert]:
     t = timing(ticket, config.tickets, clock, now)
+    subject = mask_phones(ticket.subject)  # a cron mail goes to every role
     if t.response_overdue:
-        yield Alert("ticket.response", ticket.id, ticket.assignee, t.response_due, ticket.subject)
+        yield Alert("ticket.response", ticket.id, ticket.assignee, t.response_due, subject)
     if t.resolution_overdue and t.resolution_due is not None:
-        yield Alert("ticket.resolution", ticket.id, ticket.assignee, t.resolution_due, ticket.subject)
+        yield Alert("ticket.resolution", ticket.id, ticket.assignee, t.resolution_due, subject)
     if t.callback_overdue and t.callback_due is not None:
-        yield Alert("ticket.callback", ticket.id, t.callback_agent, t.callback_due, ticket.subject)
+        yield Alert("ticket.callback", ticket.id, t.callback_agent, t.callback_due, subject)
 
 
 def remittance_alerts(store: Store, due: list[Remittance], unfinished: list[Remittance],

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from csctl.domain.auth import require
 from csctl.domain.checks import CheckContext, Finding, Rule
-from csctl.domain.privacy import PERSONAL, revealed_fields
+from csctl.domain.privacy import PERSONAL, mask, revealed_fields
 from csctl.domain.remittances import readable_remittances
 from csctl.domain.tickets import readable_tickets
 from csctl.errors import InvalidInput
@@ -139,30 +139,33 @@ class Search:
     phone: str | None = None
     region: str | None = None
     text: str | None = None
-    # Someone who may not reveal contacts matches only the digits a mask shows, or
-    # searching digit by digit would uncover the hidden middle of a number.
-    all_digits: bool = False
+    # Only a revealing search (recorded on every customer found) looks into what the mask hides: the
+    # hidden digits of a number, the street. Anyone else could uncover them by searching bit by bit.
+    revealing: bool = False
 
     def admits(self, customer: Customer) -> bool:
         if self.name and self.name not in customer.name:
             return False
         if self.phone and not self._phone_matches(customer.phone):
             return False
-        if self.region and self.region not in f"{customer.region or ''} {customer.street or ''}":
+        if self.region and self.region not in " ".join(self._region_texts(customer)):
             return False
         if self.text:
             haystack = " ".join(str(getattr(customer, f) or "") for f in FIELDS if f not in PERSONAL)
             return self.text in haystack + " " + " ".join(customer.tags)
         return True
 
+    def _region_texts(self, customer: Customer) -> list[str]:
+        return [customer.region or "", *([customer.street or ""] if self.revealing else [])]
 
     def _phone_matches(self, phone: str | None) -> bool:
         wanted, digits = _digits(self.phone or ""), _digits(phone or "")
         if not digits or not wanted:
             return False
-        if self.all_digits:
+        if self.revealing:
             return wanted in digits
-        return wanted in digits[:3] or wanted in digits[-4:]
+        # The runs of digits the mask shows (138 and 3456 of 138****3456; 87 and 21 of 87****21).
+        return any(wanted in _digits(shown) for shown in mask("phone", phone or "").split("*"))
 
 
 def find(store: Store, search: Search, paths: list[Path] | None = None) -> list[Customer]:

@@ -30,6 +30,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -43,8 +44,8 @@ from csctl.domain.privacy import PERSONAL, mask, mask_phones
 from csctl.errors import CsctlError, IllegalTransition, Problem
 from csctl.i18n import msg
 from csctl.models.base import Event, Record, describe_error
-from csctl.models.kinds import KIND_BY_FOLDER, Kind
-from csctl.models.records import Ticket
+from csctl.models.kinds import KIND_BY_FOLDER, REMARK, Kind
+from csctl.models.records import RemarkFile, Ticket
 from csctl.storage.atomic import write_atomic
 from csctl.storage.layout import RECORDS
 from csctl.storage.store import parse_record
@@ -392,11 +393,13 @@ _MULTILINE_START = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = """')
 
 
 def masked_text(text: str) -> str:
-    """A record file as `git diff` should show it: personal fields and phone numbers in text masked.
+    """A record file as `git diff` should show it: personal fields and phone numbers in text masked, and
+    a remark's text as `remark list` shows it (`_shown_remarks`).
 
     Line by line, so that it works on any file, a half-merged one included, and
     the diff keeps the record's own lines.
     """
+    remarks = _shown_remarks(text) if "[[remarks]]" in text else None
     out: list[str] = []
     skipping = False
     for line in text.splitlines(keepends=True):
@@ -407,9 +410,34 @@ def masked_text(text: str) -> str:
         start = _MULTILINE_START.match(line)
         if plain and plain.group("key") in PERSONAL:
             line = f'{plain.group("key")} = "{mask(plain.group("key"), plain.group("value"))}"\n'
+        elif plain and plain.group("key") == "text" and remarks is not None:
+            # A file that read as a whole holds only valid lines; one that did not is masked whole.
+            shown = remarks.get(tomllib.loads(line)["text"], "****") if remarks else "****"
+            out.append(f"text = {json.dumps(shown, ensure_ascii=False)}\n")
+            continue
         elif start and start.group("key") in PERSONAL:
             out.append(f'{start.group("key")} = "****"\n')
             skipping = line.count('"""') < 2
             continue
         out.append(mask_phones(line))
     return "".join(out)
+
+
+def _shown_remarks(text: str) -> dict[str, str]:
+    """A remark file's texts, each as `remark list` shows it: the addresses and accounts its shape reads
+    masked too, which takes the shapes of the ledger git runs this in.
+
+    Empty when the file does not read (half-merged) or no ledger is found: its texts are then masked
+    whole, as nothing tells which part of them is personal.
+    """
+    from csctl.domain.remark_shapes import load_shapes
+    from csctl.domain.remarks import shown_text, stored_remarks
+    from csctl.storage.ledger import find_ledger
+
+    try:
+        record = parse_record(Path("textconv"), text, REMARK)
+        shapes = load_shapes(find_ledger(None, os.environ, Path.cwd()))
+    except CsctlError:
+        return {}
+    assert isinstance(record, RemarkFile)
+    return {item.remark.text: shown_text(item) for item in stored_remarks([(record, Path())], shapes)}

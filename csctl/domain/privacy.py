@@ -8,12 +8,18 @@ with `--reveal`, and every reveal is written into the record's history.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from csctl.domain.auth import require
+from csctl.models.base import Event
 from csctl.models.config import AgentEntry
 
 # Fields holding personal contact data, on any record kind.
 PERSONAL = ("phone", "street", "address", "qq", "wechat", "email", "account")
+# Free text a customer's number gets typed into: a ticket's subject, description and 5W1H, and what an
+# event says (a remittance's notes, a ticket's notes, reasons and solutions). Its mobile numbers are masked.
+FREE_TEXT = frozenset({"subject", "description", "occurred", "who", "where", "what", "why", "how", "cause",
+                       "wanted", "text", "note", "reason", "solution", "explanation"})
 # However short a value, this many of its characters stay hidden.
 HIDDEN_AT_LEAST = 4
 
@@ -37,18 +43,36 @@ def mask(field: str, value: str) -> str:
     return f"{sign}{text[:front]}{'*' * (len(text) - shown)}{text[len(text) - back:] if back else ''}"
 
 
-def masked(data: dict[str, object]) -> dict[str, object]:
-    """A record's fields with the personal ones masked."""
-    return {k: (mask(k, v) if k in PERSONAL and isinstance(v, str) else v) for k, v in data.items()}
+def _masked_value(key: str, value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    if key in PERSONAL:
+        return mask(key, value)
+    return mask_phones(value) if key in FREE_TEXT else value
+
+
+def masked(data: Mapping[str, object]) -> dict[str, object]:
+    """A record's (or an event's, or a listing row's) fields with the personal ones masked, and the mobile
+    numbers in its free text."""
+    return {k: _masked_value(k, v) for k, v in data.items()}
+
+
+def masked_events(events: Iterable[Event]) -> list[Event]:
+    """A history as shown unrevealed: what each event says masked like the record's fields."""
+    return [e.model_copy(update=masked(e.extras)) for e in events]
 
 
 def revealed_fields(actor: AgentEntry, record: object, shown: tuple[str, ...] = PERSONAL) -> list[str]:
-    """The personal fields of `record` that revealing would show whole (refused for a role that may not).
+    """The personal fields of `record` that revealing would show whole (refused for a role that may not);
+    `phone` too when its free text or its history quotes a mobile number.
 
     The caller records them as a `revealed` event: who saw which fields, never their values.
     """
     require(actor, "customer.reveal")
-    return [f for f in shown if f in PERSONAL and getattr(record, f, None)]
+    texts = [getattr(record, f, None) for f in FREE_TEXT]
+    texts += [v for e in getattr(record, "events", ()) for k, v in e.extras.items() if k in FREE_TEXT]
+    quoted = any(isinstance(t, str) and MOBILE_IN_TEXT.search(t) for t in texts)
+    return [f for f in shown if f in PERSONAL and (getattr(record, f, None) or (f == "phone" and quoted))]
 
 
 # A mainland mobile number inside free text (a note or remark quoting the customer's phone).

@@ -22,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from csctl.domain import remittances as remit_flow
 from csctl.domain.briefs import Settled, TicketBrief
 from csctl.domain.deadlines import Clockwork, Timing, clockwork, timing
+from csctl.domain.privacy import mask_phones
 from csctl.domain.tickets import EventView, cited_entries
 from csctl.models.config import LedgerConfig, Role
 from csctl.models.records import (
@@ -252,7 +253,7 @@ def _judge_deadline(out: TicketFigures, ticket: TicketBrief, stood: Standing | N
     still_open_late = t.first_resolved_at is None and t.resolution_running and t.first_resolution_due < end
     if late_resolution or still_open_late:
         out.late.append(Late(ticket.id, ticket.kind, stood.assignee, t.first_resolution_due, t.first_resolved_at,
-                             ticket.subject))
+                             mask_phones(ticket.subject)))  # a report has no --reveal: it goes to every role
 
 
 def deadline_rule(config: LedgerConfig) -> dict[str, str]:
