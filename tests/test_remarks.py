@@ -388,6 +388,29 @@ def test_check_lints_every_stored_remark(desk: Desk) -> None:
     ]
 
 
+def test_a_balance_deduction_without_the_balance_left_is_no_special_price_change(desk: Desk,
+                                                                               tmp_path: Path) -> None:
+    """Seed 001 knows 扣除余额 only with 还剩余额 or 余额清零: written as price_special with reason 余额 it would
+    skip the chain, the registration and the alerts."""
+    nearest = "nearest balance_deduct (Balance deduction), departs after 10 characters: expected 「,还剩余额」"
+    desk.refused("remark", "add", "1001", "price_special", "reason=余额", "amount=20", says=nearest)
+    desk.refused("remark", "parse", "扣除余额20.00元+小王/11.22", says=nearest)
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text("扣除余额20元+小王/11.22\n", encoding="utf-8")
+    result = desk.run("remark", "lint", str(pasted))
+    assert result.exit_code == 1
+    assert "nearest balance_deduct (Balance deduction), departs after 7 characters" in result.stdout
+    # Any other reason is still a special price change, 余额 inside it included.
+    desk.remark("1001", "price_special", "reason=老顾客余额", "amount=5")
+    # One stored before (or typed into the file) is named for what it comes nearest to.
+    path = desk.file("1001")
+    path.write_text(path.read_text(encoding="utf-8").replace("扣除老顾客余额", "扣除余额"), encoding="utf-8")
+    result = desk.run("check")
+    assert result.exit_code == 1
+    assert ("records/remarks/2026/11/1001.toml:8: remarks.0.text: does not fit its shape: nearest balance_deduct "
+            "(Balance deduction), departs after 9 characters") in result.stdout
+
+
 def test_check_warns_of_the_writer_rule_and_a_text_of_another_shape(desk: Desk) -> None:
     desk.remark("1001", "label_fixed")
     path = desk.file("1001")
@@ -454,7 +477,8 @@ def test_alerts_for_unregistered_refunds_and_deductions(desk: Desk) -> None:
     assert [(a.kind, a.record, a.agent, a.due.isoformat()) for a in found] == [
         ("refund.unregistered", "1004", "wang", at("10:00", "11-24")),
         ("balance.unregistered", "1001", "wang", at("09:30", "11-24"))]
-    assert found[0].subject == "A123 邮费 15.00 → 支付宝 xt.lilili@163.com"
+    # Masked: cron mails the alerts to every role.
+    assert found[0].subject == "A123 邮费 15.00 → 支付宝 xt.**********.com"
     desk.ok("refund", "register", "1004", who="li", now=at("11:00", "11-24"))
     desk.ok("balance", "register", "1001", who="li", now=at("11:00", "11-24"))
     assert list(remark_alerts(desk.store(), dt.datetime.fromisoformat(at("12:00", "11-30")))) == []

@@ -109,6 +109,9 @@ class Field:
     name: str
     type: str  # one of TYPES, or "" for the automatic agent and date
     choices: tuple[str, ...] = ()
+    # Words free text may not begin with, `text(!余额)`: what another shape's text starts with, so that a
+    # general shape (price_special) does not take in that shape written wrongly (扣除余额 without 还剩余额).
+    barred: tuple[str, ...] = ()
 
     @property
     def auto(self) -> bool:
@@ -118,7 +121,12 @@ class Field:
     def spec(self) -> str:
         if self.auto:
             return f"{{{self.name}}}"
-        kind = f"choice({'|'.join(self.choices)})" if self.type == "choice" else self.type
+        if self.type == "choice":
+            kind = f"choice({'|'.join(self.choices)})"
+        elif self.barred:
+            kind = f"{self.type}({'|'.join('!' + word for word in self.barred)})"
+        else:
+            kind = self.type
         return f"{{{self.name}:{kind}}}"
 
 
@@ -190,13 +198,19 @@ def _tokens(pattern: str, fail: Fail) -> tuple[Token, ...]:
         if kind not in TYPES:
             fail("pattern", msg("shapes.unknown_type", field=name, type=kind, types=", ".join(TYPES)))
         choices: tuple[str, ...] = ()
+        barred: tuple[str, ...] = ()
         if kind == "choice":
             choices = tuple(c.strip() for c in (arguments or "").split("|"))
             if len(choices) < 2 or any(not c or fold(c) != c for c in choices):
                 fail("pattern", msg("shapes.bad_choice", field=name))
+        elif kind in _EXCLUDED and arguments is not None:
+            words = [w.strip() for w in arguments.split("|")]
+            barred = tuple(w[1:] for w in words)
+            if any(not w.startswith("!") for w in words) or any(not b or fold(b) != b for b in barred):
+                fail("pattern", msg("shapes.bad_field", field=found.group(0)))
         elif arguments is not None:
             fail("pattern", msg("shapes.bad_field", field=found.group(0)))
-        tokens.append(Field(name, kind, choices))
+        tokens.append(Field(name, kind, choices, barred))
     rest = pattern[position:]
     if "{" in rest or "}" in rest:
         fail("pattern", msg("shapes.brace", text=rest))
@@ -330,7 +344,8 @@ def _token_regex(tokens: Sequence[Token], index: int, date_format: str, greedy: 
     if token.type == "choice":
         return group + "|".join(re.escape(c) for c in sorted(token.choices, key=lambda c: -len(c))) + ")"
     if token.type in _EXCLUDED:
-        return group + _free(_EXCLUDED[token.type] + following, greedy) + ")"
+        barred = f"(?!{'|'.join(re.escape(word) for word in token.barred)})" if token.barred else ""
+        return group + barred + _free(_EXCLUDED[token.type] + following, greedy) + ")"
     return group + PLAIN_PATTERNS[token.type] + ")"
 
 
@@ -534,6 +549,11 @@ class Shapes:
                 parts.append(shown_value(values[token.name]))
         text = "".join(parts)
         back = self.parse(text, names={agent} if uses_agent else None)
+        if back is None:
+            # Say which shape the values come near to (扣除余额 with no 还剩余额 is a balance deduction).
+            departure = self.lint(text, names={agent} if uses_agent else None)
+            if departure is not None and departure.shape is not None and departure.shape is not shape:
+                raise InvalidInput(msg("remark.parse_unfit", text=text, why=departure.describe()))
         if back is None or back.shape is not shape or {k: v for k, v in back.values.items()
                                                        if k not in AUTO_FIELDS} != values:
             if back is not None and back.shape is not shape:

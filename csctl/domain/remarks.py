@@ -598,8 +598,13 @@ def remark_findings(record: RemarkFile, shapes: Shapes, config: LedgerConfig) ->
             if other is not None:
                 message = msg("remark.other_shape", index=index, kind=remark.kind, other=other.shape.name)
             else:
-                why = shapes.departure_from(shape, remark.text, names).describe()
-                message = msg("remark.unfit", index=index, why=why)
+                # Another shape may come nearer than the one it was filed as (a price_special 扣除余额… is
+                # a balance deduction that leaves out the balance): name that one.
+                departure = shapes.departure_from(shape, remark.text, names)
+                nearest = shapes.lint(remark.text, names)
+                if nearest is not None and nearest.shape is not None and nearest.reach > departure.reach:
+                    departure = nearest
+                message = msg("remark.unfit", index=index, why=departure.describe())
             yield Finding(loc, message)
         writer = config.agent(remark.by)
         if writer is not None and writer_mismatch(shape, writer.role.value):
