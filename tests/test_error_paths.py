@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -82,3 +83,27 @@ def test_a_lent_hold_counts_only_while_its_lender_holds_the_lock(tmp_path: Path,
     os.close(writer)
     with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
         pass
+
+
+def run_into_a_closed_pipe(ledger: Path, *args: str, now: str = NOW) -> int:
+    """The exit of csctl run with both outputs on a pipe nobody reads any more (`csctl … 2>&1 | head -0`)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "csctl", *args], stdout=write, stderr=write, timeout=60,
+                              env={**os.environ, "CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm",
+                                   "CSCTL_NOW": now}).returncode
+    finally:
+        os.close(write)
+
+
+def test_a_reader_gone_leaves_the_exit_the_command_has(invoke: Invoke, ledger: Path) -> None:
+    invoke("ticket", "new", "--kind", "consultation", "--channel", "online", "--subject", "尺码")
+    assert run_into_a_closed_pipe(ledger, "check") == 0
+    assert run_into_a_closed_pipe(ledger, "ticket", "list") == 0
+    assert run_into_a_closed_pipe(ledger, "--help") == 0
+    assert run_into_a_closed_pipe(ledger, "ticket", "show", "T-000000-XXXXX") == 2
+    # Two days later the new ticket's first response is overdue: alerts still say so by their exit.
+    later = "2026-11-25T09:30:00+08:00"
+    assert invoke("alerts", env={"CSCTL_NOW": later}).exit_code == 1
+    assert run_into_a_closed_pipe(ledger, "alerts", now=later) == 1

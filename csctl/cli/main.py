@@ -145,6 +145,7 @@ class RootGroup(LazyGroup):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv or os.environ.get("CSCTL_DEBUG") == "1"
         extra["standalone_mode"] = False
+        sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
         try:
             result = super().main(argv, prog_name or "csctl", **extra)
         except click.exceptions.NoArgsIsHelpError as err:
@@ -165,10 +166,6 @@ class RootGroup(LazyGroup):
             _fail(str(err), err.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-        except BrokenPipeError:
-            # The reader (`| head`) went away; that is not our error.
-            sys.stderr.close()
-            sys.exit(0)
         except OSError as err:
             # The system refused a file operation (a name too long for it, say): bad input, not our bug.
             if debug:
@@ -192,6 +189,44 @@ class RootGroup(LazyGroup):
             with contextlib.suppress(KeyboardInterrupt):
                 worktree.forget_early()
         sys.exit(result if isinstance(result, int) else 0)
+
+
+class _ReaderMayLeave:
+    """An output (text, or its binary `buffer`) whose reader may go away (`csctl alerts 2>&1 | head -1`).
+
+    That is not the command's failure: what it writes after goes nowhere, and it ends with the exit it has
+    (alerts found are still 1). Click would end it at the first write with exit 1, whatever it had found.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    @property
+    def buffer(self) -> _ReaderMayLeave:
+        return _ReaderMayLeave(self._stream.buffer)
+
+    def write(self, data: Any) -> int:
+        try:
+            written: int = self._stream.write(data)
+        except BrokenPipeError:
+            self._discard()
+            return len(data)
+        return written
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._discard()
+
+    def _discard(self) -> None:
+        # On the file descriptor, so that what is still buffered (flushed again at exit) goes nowhere too.
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, self._stream.fileno())
+        os.close(nowhere)
 
 
 def _look_early(ctx: click.Context, args: list[str]) -> None:
