@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -107,3 +108,22 @@ def test_a_reader_gone_leaves_the_exit_the_command_has(invoke: Invoke, ledger: P
     later = "2026-11-25T09:30:00+08:00"
     assert invoke("alerts", env={"CSCTL_NOW": later}).exit_code == 1
     assert run_into_a_closed_pipe(ledger, "alerts", now=later) == 1
+
+
+def test_ctrl_c_exits_130(invoke: Invoke, ledger: Path) -> None:
+    invoke("check")  # the lock file made
+    writer = os.open(ledger / ".csctl" / "lock", os.O_RDWR)
+    fcntl.flock(writer, fcntl.LOCK_EX)
+    try:
+        with subprocess.Popen([sys.executable, "-m", "csctl", "--lang", "en", "check"], stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True,
+                              env={**os.environ, "CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm",
+                                   "CSCTL_NOW": NOW}) as check:
+            assert check.stderr is not None
+            notice = check.stderr.readline()  # it says so once it has waited for the lock a while
+            assert "wait" in notice
+            check.send_signal(signal.SIGINT)
+            assert check.wait(timeout=30) == 130
+            assert check.stderr.read().strip() == "csctl: interrupted"
+    finally:
+        os.close(writer)

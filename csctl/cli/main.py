@@ -158,7 +158,10 @@ class RootGroup(LazyGroup):
             _fail(f"{where.removeprefix('csctl ')}: {message}" if where else message, err.exit_code)
         except click.ClickException as err:
             _fail(err.format_message(), err.exit_code)
-        except click.Abort:
+        except click.Abort as err:
+            # Click turns a Ctrl-C into Abort; a shell (and a script) expects it as 128 + SIGINT.
+            if isinstance(err.__cause__, KeyboardInterrupt):
+                _fail("interrupted", 130)
             _fail("aborted", 1)
         except CsctlError as err:
             if debug:
