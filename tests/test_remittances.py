@@ -460,6 +460,30 @@ def test_a_hand_edited_status_is_a_check_error(desk: Desk) -> None:
     assert "status is shipped, but the history says ordered" in result.stdout
 
 
+def test_payments_edited_away_from_the_history_are_read_as_unreadable_not_as_paid(desk: Desk) -> None:
+    """The history is the truth: a stored table saying 576.00 where the notice said 500.00 must not silence
+    the difference alert, show 576.00 or let verify skip --accept-difference."""
+    remit_id = desk.order()
+    desk.pay(remit_id, amount="500.00")
+    path = desk.path(remit_id)
+    edited = path.read_text(encoding="utf-8").replace('amount = "500.00"', 'amount = "576.00"', 1)
+    assert 'amount = "500.00"' in edited  # the payment event still says what was paid
+    path.write_text(edited, encoding="utf-8")
+    says = "payments is [2026-11-23 576.00], but the history says [2026-11-23 500.00]"
+    found = [a for a in desk.alerts() if a["alert"] == "record.unreadable"]
+    assert len(found) == 1
+    assert remit_id in found[0]["record"]
+    assert says in found[0]["subject"]
+    desk.refused("remit", "show", remit_id, says=says)
+    desk.refused("remit", "verify", remit_id, "--reference", "R1", who="lead", says=says)
+    desk.refused("remit", "paid", remit_id, "--date", "2026-11-23", "--method", "网银转账", "--bank", "工行",
+                 "--amount", "76", says=says)
+    desk.refused("remit", "cancel", remit_id, "--reason", "x", says=says)
+    listed = desk.run("remit", "list", "--format", "json")
+    assert json.loads(listed.stdout) == []
+    assert says in listed.stderr
+
+
 def test_a_broken_remittance_is_an_alert_and_is_skipped_by_listings(desk: Desk) -> None:
     good = desk.order()
     bad = desk.order(buyer="tb_bad", items=("B1:M:1",))

@@ -132,10 +132,29 @@ def _apply(state: Derived, event: Event, registrar: str) -> None:
                                         for i in state.not_duplicate_of)
 
 
+def disagreement(remit: Remittance, state: Derived) -> Iterator[tuple[str, str]]:
+    """Each stored field that is not what the history adds up to, with what `check` says of it."""
+    replayed: dict[str, Any] = {
+        "status": state.status, "payments": state.payments, "reference": state.reference,
+        "verified_by": state.verified_by, "waybill": state.waybill, "not_duplicate_of": state.not_duplicate_of,
+    }
+    for name, value in replayed.items():
+        if getattr(remit, name) != value:
+            yield name, msg("check.ticket_field", field=name, stored=_shown(getattr(remit, name)),
+                            replayed=_shown(value))
+
+
 def advance(remit: Remittance, event: Event) -> Remittance:
-    """The remittance with `event` appended and its derived fields replayed."""
+    """The remittance with `event` appended and its derived fields replayed.
+
+    Refused when the stored fields already disagree with the history (a hand edit): the move was
+    judged on them (`verify` on the stored payments), and writing would quietly replace them.
+    """
     if remit.events and event.at < remit.events[-1].at:
         raise InvalidInput(msg("ticket.at_before", at=event.at.isoformat(), last=remit.events[-1].at.isoformat()))
+    differs = next(disagreement(remit, replay(remit.id, remit.events)), None)
+    if differs is not None:
+        raise IllegalTransition(f"{remit.id}: {differs[1]}")
     state = replay(remit.id, [*remit.events, event])
     return remit.with_event(
         event, status=state.status, payments=[p.model_dump() for p in state.payments], reference=state.reference,
@@ -309,10 +328,19 @@ def _at_event(err: IllegalTransition) -> str:
 
 
 def replayable(remit: Remittance, path: Path) -> Remittance:
+    """The remittance, once its history is known to replay to its stored fields; `RecordError` if not.
+
+    Every reader takes the stored status and payments (alerts, `show`, `verify`): one whose fields
+    were edited away from the history does not read, as one whose history does not replay (`check`
+    says which field), rather than be taken at its word on money.
+    """
     try:
-        replay(remit.id, remit.events)
+        state = replay(remit.id, remit.events)
     except IllegalTransition as err:
         raise RecordError(path, None, _at_event(err)) from None
+    differs = next(disagreement(remit, state), None)
+    if differs is not None:
+        raise RecordError(path, None, differs[1])
     return remit
 
 
@@ -587,14 +615,8 @@ def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Find
     except IllegalTransition as err:
         yield Finding(("events", err.event_index or 0), _at_event(err))
         return
-    replayed: dict[str, Any] = {
-        "status": state.status, "payments": state.payments, "reference": state.reference,
-        "verified_by": state.verified_by, "waybill": state.waybill, "not_duplicate_of": state.not_duplicate_of,
-    }
-    for name, value in replayed.items():
-        if getattr(record, name) != value:
-            yield Finding((name,), msg("check.ticket_field", field=name, stored=_shown(getattr(record, name)),
-                                       replayed=_shown(value)))
+    for name, message in disagreement(record, state):
+        yield Finding((name,), message)
 
 
 def _shown(value: object) -> str:
