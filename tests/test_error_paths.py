@@ -3,8 +3,10 @@ read-only ledgers, odd stdin, settings that would break every deadline later."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from csctl.errors import LockTimeout
+from csctl.errors import CsctlError, LockTimeout
 from csctl.storage.lock import LENT_VARIABLE, ledger_lock, lend
 from tests.conftest import NOW, Invoke, run_csctl
 
@@ -127,3 +129,40 @@ def test_ctrl_c_exits_130(invoke: Invoke, ledger: Path) -> None:
             assert check.stderr.read().strip() == "csctl: interrupted"
     finally:
         os.close(writer)
+
+
+def in_a_read_only_mount(ledger: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """csctl run where `ledger` is mounted read-only, in a mount namespace of its own (gone when it ends)."""
+    script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(ledger), sys.executable, "-m", "csctl",
+                           "--lang", "en", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm", "CSCTL_NOW": NOW})
+
+
+def test_a_read_only_mount_is_read_and_never_written(invoke: Invoke, ledger: Path) -> None:
+    ticket = invoke("ticket", "new", "--kind", "consultation", "--channel", "online",
+                    "--subject", "尺码").stdout.strip()
+    if shutil.which("unshare") is None or in_a_read_only_mount(ledger, "--version").returncode != 0:
+        pytest.skip("no unprivileged mount namespace here (unshare -rm) for a read-only mount")
+    checked = in_a_read_only_mount(ledger, "check")
+    assert checked.returncode == 0, checked.stderr
+    listed = in_a_read_only_mount(ledger, "ticket", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert ticket in listed.stdout
+    refused = in_a_read_only_mount(ledger, "ticket", "note", ticket, "hello")
+    assert refused.returncode == 2
+    assert refused.stderr == f"csctl: {ledger}/.csctl/lock: cannot open the ledger lock: Read-only file system\n"
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_a_lock_that_cannot_be_opened_for_writing_still_lets_a_reader_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    def refuse(*args: object) -> int:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr("csctl.storage.lock.os.open", refuse)
+    lock = tmp_path / ".csctl" / "lock"
+    with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass
+    with pytest.raises(CsctlError, match="ledger lock"), ledger_lock(lock, exclusive=True, timeout=0.1, what="test"):
+        pass

@@ -13,6 +13,7 @@ taking the lock, which they would otherwise wait for until git gave up.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import sys
@@ -28,6 +29,9 @@ from csctl.i18n import msg
 NOTICE_AFTER = 1.0
 _POLL = 0.02
 
+# What opening the lock file for writing meets in a ledger that may only be read.
+_READ_ONLY = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
 # "pid:device:inode": the process that lends its exclusive hold, and the lock file it holds.
 LENT_VARIABLE = "CSCTL_LOCK_LENT"
 
@@ -39,14 +43,16 @@ def ledger_lock(
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except PermissionError:
-        if exclusive:
-            raise CsctlError(msg("lock.no_permission", path=lock_path)) from None
-        # A read-only ledger (a checkout on a shared mount) can still be read.
+    except OSError as err:
+        if exclusive or err.errno not in _READ_ONLY:
+            if isinstance(err, PermissionError):
+                raise CsctlError(msg("lock.no_permission", path=lock_path)) from None
+            raise CsctlError(msg("lock.cannot_open", path=lock_path, reason=err.strerror)) from None
+        fd = None
+    if fd is None:
+        # A read-only ledger (a checkout on a shared mount, or one this user may not write) can still be read.
         yield
         return
-    except OSError as err:
-        raise CsctlError(msg("lock.cannot_open", path=lock_path, reason=err.strerror)) from None
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
         if exclusive or not _lent(fd):
