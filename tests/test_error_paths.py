@@ -166,3 +166,19 @@ def test_a_lock_that_cannot_be_opened_for_writing_still_lets_a_reader_read(
         pass
     with pytest.raises(CsctlError, match="ledger lock"), ledger_lock(lock, exclusive=True, timeout=0.1, what="test"):
         pass
+
+
+def test_remark_lint_reads_stdin_as_bytes_like_a_file(ledger: Path) -> None:
+    env = {"CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm", "CSCTL_NOW": NOW}
+    gbk = subprocess.run([sys.executable, "-m", "csctl", "--lang", "en", "remark", "lint", "-"],
+                         input="你好\n".encode("gbk"), capture_output=True, env={**os.environ, **env}, timeout=60)
+    assert (gbk.returncode, gbk.stdout, gbk.stderr) == (2, b"", b"csctl: -: cannot read: not UTF-8 text\n")
+    closed = subprocess.run(["sh", "-c", 'exec "$@" <&-', "sh", sys.executable, "-m", "csctl", "--lang", "en",
+                             "remark", "lint", "-"], capture_output=True, text=True, env={**os.environ, **env},
+                            timeout=60)
+    assert (closed.returncode, closed.stderr) == (2, "csctl: -: cannot read: stdin is closed\n")
+    # A BOM (Windows Notepad's) is dropped, as from a file.
+    bom = subprocess.run([sys.executable, "-m", "csctl", "--lang", "en", "remark", "lint", "-"],
+                         input="\ufeff你好\n".encode(), capture_output=True, env={**os.environ, **env}, timeout=60)
+    assert bom.returncode == 1
+    assert bom.stdout.decode().startswith("line 1: 你好: ")

@@ -175,10 +175,15 @@ def remark_parse(app: App, text: str, style: str) -> None:
 
 
 def _read_lines(source: str) -> list[str]:
-    if source == "-":
-        return sys.stdin.read().splitlines()
+    """The lines of FILE, or of stdin for `-`: decoded from its bytes alike, whatever the locale's encoding."""
     try:
-        return Path(source).read_text(encoding="utf-8-sig").splitlines()
+        if source == "-":
+            if sys.stdin is None:  # started with stdin closed (`<&-`)
+                raise CsctlError(msg("remark.cannot_read", path=source, why="stdin is closed"))
+            data = sys.stdin.buffer.read()
+        else:
+            data = Path(source).read_bytes()
+        return data.decode("utf-8-sig").splitlines()
     except UnicodeDecodeError:
         raise CsctlError(msg("remark.cannot_read", path=source, why="not UTF-8 text")) from None
     except OSError as err:
