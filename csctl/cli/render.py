@@ -196,12 +196,16 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     for sheet in sheets:
         page = book.create_sheet(sheet.title[:31])  # Excel's limit on a sheet name
         page.append([msg(c.header) for c in sheet.columns])
-        for row in sheet.rows:
-            page.append([_cell(row.get(c.key), c) for c in sheet.columns])
-        for cells in page.iter_rows(min_row=2):
-            for cell in cells:
+        for number, row in enumerate(sheet.rows, start=2):
+            for place, column in enumerate(sheet.columns, start=1):
+                cell = page.cell(row=number, column=place)
+                cell.value = _cell(row.get(column.key), column)
                 if isinstance(cell.value, Decimal):
                     cell.number_format = "0.00"
+                elif isinstance(cell.value, str):
+                    # A string cell, never a formula: openpyxl takes text starting "=" for one, and the
+                    # csv guard (a leading ') would show in the cell, since a workbook has no typed text.
+                    cell.data_type = "s"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -210,7 +214,7 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
 def _cell(value: Any, column: Column) -> Any:
     if isinstance(value, (Decimal, int)) and not isinstance(value, bool) and column.show is None:
         return value
-    return spreadsheet_text((column.show or display)(value))
+    return (column.show or display)(value)
 
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
