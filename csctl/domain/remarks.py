@@ -553,7 +553,7 @@ def remark_alerts(store: Store, now: dt.datetime, paths: Iterable[Path] | None =
     balance_limit = register_limit(settings.balance_register_within)
     for refund in refunds_from(items):
         if refund.to_register and not refund.registered and refund.at + refund_limit <= now:
-            account = mask("account", refund.account)  # a cron mail goes to every role
+            account = mask("account", refund.account or "")  # a cron mail goes to every role
             subject = f"{refund.item} {refund.kind} {format_money(refund.amount)} → {refund.via} {account}"
             yield Alert("refund.unregistered", refund.order, refund.by, refund.at + refund_limit, subject)
     for deduction in deductions_from(items):
