@@ -254,9 +254,10 @@ def test_a_calendar_without_working_days_gives_up_instead_of_looping() -> None:
 
 
 def test_a_calendar_whose_only_working_days_run_out_gives_up() -> None:
-    closed = calendar(
-        mon="", tue="", wed="", thu="", fri="", sat="", sun="", workdays=[dt.date(2026, 11, 24)]
-    )
+    with pytest.raises(ValueError, match="make-up workdays run out"):
+        calendar(mon="", tue="", wed="", thu="", fri="", sat="", sun="", workdays=[dt.date(2026, 11, 24)])
+    # (The settings refuse it; the calendar itself still gives up rather than loop.)
+    closed = WorkCalendar([None] * 7, SHANGHAI, workdays=[dt.date(2026, 11, 24)])
     start = at("2026-11-23T10:00")
     assert closed.add_seconds(start, HOUR) == at("2026-11-24T09:30")
     assert closed.add_days(start, 0) == at("2026-11-24T08:30")

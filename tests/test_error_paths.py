@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -182,3 +183,25 @@ def test_remark_lint_reads_stdin_as_bytes_like_a_file(ledger: Path) -> None:
                          input="\ufeff你好\n".encode(), capture_output=True, env={**os.environ, **env}, timeout=60)
     assert bom.returncode == 1
     assert bom.stdout.decode().startswith("line 1: 你好: ")
+
+
+@pytest.mark.parametrize(("setting", "replacement", "field"), [
+    (r'(?m)^(mon|tue|wed|thu|fri|sat|sun) = ".*"$', r'\1 = ""', "calendar: hours: at least one weekday"),
+    (r'(?m)^resolution = \{ default = "3d"', 'resolution = { default = "99999999d"',
+     "tickets.resolution.default: a limit of at most 1000d"),
+    (r'(?m)^callback = "1d"', 'callback = "24001h"', "tickets.callback: a limit of at most 1000d"),
+])
+def test_settings_that_would_break_every_deadline_are_refused_at_load(invoke: Invoke, ledger: Path, setting: str,
+                                                                        replacement: str, field: str) -> None:
+    config = ledger / "csctl.toml"
+    text = config.read_text()
+    assert "workdays = [\n" in text  # (make-up workdays listed: they used to pass for working days)
+    changed = re.sub(setting, replacement, text)
+    assert changed != text
+    config.write_text(changed)
+    for command in (["ticket", "list"], ["alerts"], ["report", "daily"]):
+        result = invoke("--lang", "en", *command)
+        assert result.exit_code == 2
+        assert result.stderr.count("\n") == 1
+        assert field in result.stderr
+        assert "internal error" not in result.stderr

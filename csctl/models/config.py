@@ -96,13 +96,17 @@ class CalendarSettings(Model):
 
     @model_validator(mode="after")
     def _some_working_day(self) -> Self:
-        # Deadlines counted in working time would never arrive.
-        if not any(getattr(self.hours, day) for day in DAYS) and not self.workdays:
-            raise ValueError("hours: at least one weekday needs opening hours (or list workdays)")
+        # Deadlines counted in working time would never arrive. Listed make-up workdays are not enough: they
+        # run out (the settings pass today and fail every deadline command once the last one is past).
+        if not any(getattr(self.hours, day) for day in DAYS):
+            raise ValueError("hours: at least one weekday needs opening hours (make-up workdays run out)")
         return self
 
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+# The longest limit, about three years: a longer one is a typing error, and one long enough would end past
+# the last date a clock can show (year 9999) in every deadline command.
+LONGEST_LIMIT_DAYS = 1000
 
 
 class Duration(NamedTuple):
@@ -127,6 +131,8 @@ def _parse_duration(text: str) -> Duration:
     days, hours, minutes = (int(g or 0) for g in match.groups())
     if not (days or hours or minutes):
         raise ValueError(f"a limit must be longer than zero: {text!r}")
+    if (days * 24 + hours) * 60 + minutes > LONGEST_LIMIT_DAYS * 24 * 60:
+        raise ValueError(f"a limit of at most {LONGEST_LIMIT_DAYS}d: {text!r}")
     return Duration(days, hours * 3600 + minutes * 60)
 
 
