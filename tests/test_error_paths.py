@@ -205,3 +205,18 @@ def test_settings_that_would_break_every_deadline_are_refused_at_load(invoke: In
         assert result.stderr.count("\n") == 1
         assert field in result.stderr
         assert "internal error" not in result.stderr
+
+
+def test_agent_add_keeps_a_roster_of_inline_tables_one(invoke: Invoke, ledger: Path) -> None:
+    config = ledger / "csctl.toml"
+    text = config.read_text()
+    people = ['{ id = "adm", name = "管理员", role = "admin" }', '{ id = "wang", name = "小王", role = "agent" }']
+    # (A top-level key goes before the first table.)
+    config.write_text("agents = [\n" + "".join(f"    {p},\n" for p in people) + "]\n"
+                      + text[:text.index("[[agents]]")])
+    added = invoke("agent", "add", "mei", "--name", "小美", "--role", "agent", "--staff-no", "1024")
+    assert added.exit_code == 0, added.stderr
+    people.append('{id = "mei", name = "小美", role = "agent", staff_no = "1024"}')
+    assert config.read_text().startswith("agents = [\n" + "".join(f"    {p},\n" for p in people) + "]\n")
+    assert invoke("agent", "edit", "mei", "--staff-no", "1025").exit_code == 0
+    assert invoke("--lang", "en", "check").exit_code == 0

@@ -59,7 +59,13 @@ def add_agent(ledger: Ledger, actor: AgentEntry, values: dict[str, Any]) -> Agen
         if agents is None:
             agents = tomlkit.aot()
             document.append("agents", agents)
-        elif len(agents):
+        if not isinstance(agents, tomlkit.items.AoT):
+            # A roster typed as an array of inline tables (`agents = [ { id = "liu", … } ]`) stays one.
+            person = tomlkit.inline_table()
+            person.update(_stored(entry))
+            agents.append(person)
+            return
+        if len(agents):
             agents[-1].add(tomlkit.nl())  # a blank line between people, as a person would type
         agents.append(tomlkit.item(_stored(entry)))
 
