@@ -9,6 +9,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import os
@@ -203,33 +204,33 @@ class _ReaderMayLeave:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        self._gone = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
-    @property
+    @functools.cached_property
     def buffer(self) -> _ReaderMayLeave:
         return _ReaderMayLeave(self._stream.buffer)
 
     def write(self, data: Any) -> int:
-        try:
-            written: int = self._stream.write(data)
-        except BrokenPipeError:
-            self._discard()
-            return len(data)
-        return written
+        if not self._gone:
+            try:
+                written: int = self._stream.write(data)
+            except BrokenPipeError:
+                self._gone = True
+            else:
+                return written
+        return len(data)
 
     def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._discard()
-
-    def _discard(self) -> None:
-        # On the file descriptor, so that what is still buffered (flushed again at exit) goes nowhere too.
-        nowhere = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(nowhere, self._stream.fileno())
-        os.close(nowhere)
+        # Not even what is still buffered is flushed again: Python's own flush at exit goes through here,
+        # and the stream underneath, closed at exit, stays silent about its failed flush.
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._gone = True
 
 
 def _look_early(ctx: click.Context, args: list[str]) -> None:
