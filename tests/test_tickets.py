@@ -634,6 +634,30 @@ def test_list_overdue_shows_exactly_the_late_tickets(desk: Desk) -> None:
 
 # ----- 8. alerts -------------------------------------------------------------------------------
 
+def test_a_status_edited_away_from_the_history_is_unreadable_not_closed(desk: Desk) -> None:
+    """The history is the truth: a ticket closed by a hand edit of `status` must not silence its alert,
+    leave the open listings or take a move judged on the edited field."""
+    overdue = desk.new("--urgency", "urgent", subject="紧急停卡", who="lead")  # resolution due Mon 13:30
+    desk.act(overdue, "assign", "--to", "mei", who="lead")
+    path = desk.path(overdue)
+    path.write_text(path.read_text(encoding="utf-8").replace('status = "assigned"', 'status = "closed"', 1),
+                    encoding="utf-8")
+    before = path.read_bytes()
+    says = "status is closed, but the history says assigned"
+    result = desk.run("alerts", "--format", "json", now=at("11-25", "12:00"))
+    assert result.exit_code == 1, result.stderr
+    found = [row for row in json.loads(result.stdout) if row["record"] in str(path)]
+    assert [row["alert"] for row in found] == ["record.unreadable"]
+    assert says in found[0]["subject"]
+    desk.refused("ticket", "show", overdue, says=says)
+    desk.refused("ticket", "note", overdue, "已回电", who="mei", says=says)
+    assert path.read_bytes() == before
+    listed = desk.run("ticket", "list", "--format", "json")
+    assert overdue not in listed.stdout
+    assert says in listed.stderr
+    assert says in desk.run("check").stdout
+
+
 def test_alerts_are_quiet_when_nothing_is_due(desk: Desk) -> None:
     result = desk.run("alerts")
     assert (result.exit_code, result.stdout) == (0, "")

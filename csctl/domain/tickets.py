@@ -201,6 +201,11 @@ def advance(ticket: Ticket, event: Event) -> Ticket:
     """
     if ticket.events and event.at < ticket.events[-1].at:
         raise InvalidInput(msg("ticket.at_before", at=event.at.isoformat(), last=ticket.events[-1].at.isoformat()))
+    # A move judged on fields edited away from the history (who holds it, its status) would quietly
+    # replace them: refused, as a remittance's is.
+    differs = next(disagreement(ticket, replay(ticket.id, ticket.kind, ticket.events)), None)
+    if differs is not None:
+        raise IllegalTransition(f"{ticket.id}: {differs[1]}")
     state = replay(ticket.id, ticket.kind, [*ticket.events, event])
     followups = sorted({*ticket.followups, *state.followups})
     return ticket.with_event(
@@ -422,12 +427,29 @@ def _at_event(err: IllegalTransition) -> str:
 
 
 def replayable(ticket: Ticket, path: Path) -> Ticket:
-    """The ticket, once its history is known to replay; `RecordError` naming the event if not."""
+    """The ticket, once its history is known to replay to its stored fields; `RecordError` if not.
+
+    The readers take the stored status and assignee (alerts, listings, reports): a ticket whose fields
+    were edited away from the history does not read (`check` says which field), rather than have a hand
+    edit to `closed` silence its alerts.
+    """
     try:
-        replay(ticket.id, ticket.kind, ticket.events)
+        state = replay(ticket.id, ticket.kind, ticket.events)
     except IllegalTransition as err:
         raise RecordError(path, None, _at_event(err)) from None
+    differs = next(disagreement(ticket, state), None)
+    if differs is not None:
+        raise RecordError(path, None, differs[1])
     return ticket
+
+
+def disagreement(ticket: Ticket, state: Derived) -> Iterator[tuple[str, str]]:
+    """Each stored field that is not what the history adds up to, with what `check` says of it."""
+    for name in ("status", "assignee", "department", "verdict"):
+        stored, replayed = getattr(ticket, name), getattr(state, name)
+        if stored != replayed:
+            yield name, msg("check.ticket_field", field=name, stored=_shown_value(stored),
+                            replayed=_shown_value(replayed))
 
 
 # ----- reading many -----------------------------------------------------------------------
@@ -448,11 +470,8 @@ def rule_history(record: Record, kind: Kind, ctx: CheckContext) -> Iterator[Find
     except IllegalTransition as err:
         yield Finding(("events", err.event_index or 0) if record.events else ("id",), _at_event(err))
         return
-    for name in ("status", "assignee", "department", "verdict"):
-        stored, replayed = getattr(record, name), getattr(state, name)
-        if stored != replayed:
-            yield Finding((name,), msg("check.ticket_field", field=name, stored=_shown_value(stored),
-                                       replayed=_shown_value(replayed)))
+    for name, message in disagreement(record, state):
+        yield Finding((name,), message)
 
 
 def _shown_value(value: object) -> str:
