@@ -240,6 +240,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "events.{index}: 时间 {at} 早于上一条记录 {previous}",
         "events.{index}: written at {at}, before the event above it ({previous})",
     ),
+    "calendar.past_the_end": (
+        "csctl.toml:[calendar.hours] 的营业时间太少,按工作时间计的时限会落到 9999 年以后:请缩短时限或延长营业时间",
+        "csctl.toml: [calendar.hours] opens too little for a limit counted in working hours: its deadline would "
+        "fall past the year 9999 (shorten the limit or open longer)",
+    ),
     "check.calendar_missing": (
         "calendar.holidays 缺少 {years} 年的节假日(可从 chinesecalendar 更新)",
         "calendar.holidays lists no holidays for {years} (deadlines will count them as workdays)",

@@ -73,17 +73,18 @@ def test_a_lent_hold_counts_only_while_its_lender_holds_the_lock(tmp_path: Path,
     lock = tmp_path / "lock"
     writer = os.open(lock, os.O_RDWR | os.O_CREAT)
     fcntl.flock(writer, fcntl.LOCK_EX)
-    lent = lend(lock)
+    with lend(lock) as lent:
+        monkeypatch.setenv(LENT_VARIABLE, lent[LENT_VARIABLE])
+        with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+            pass  # the lender (this process) holds it: read at once
+        with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=True, timeout=0.1, what="test"):
+            pass  # a hold is lent for reading only
+        monkeypatch.setenv(LENT_VARIABLE, "0" * 32)
+        with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+            pass  # a token made up, or another lender's
     monkeypatch.setenv(LENT_VARIABLE, lent[LENT_VARIABLE])
-    with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
-        pass  # the lender (this process) holds it: read at once
-    with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=True, timeout=0.1, what="test"):
-        pass  # a hold is lent for reading only
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    monkeypatch.setenv(LENT_VARIABLE, f"{dead.pid}:{lent[LENT_VARIABLE].split(':', 1)[1]}")
     with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
-        pass  # inherited from a lender that is gone, while someone else writes
+        pass  # inherited past the lending, while someone else writes
     os.close(writer)
     with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
         pass
@@ -111,6 +112,16 @@ def test_a_reader_gone_leaves_the_exit_the_command_has(invoke: Invoke, ledger: P
     later = "2026-11-25T09:30:00+08:00"
     assert invoke("alerts", env={"CSCTL_NOW": later}).exit_code == 1
     assert run_into_a_closed_pipe(ledger, "alerts", now=later) == 1
+
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_an_output_closed_before_the_start_leaves_the_exit_the_command_has(ledger: Path, closed: str) -> None:
+    env = {**os.environ, "CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm", "CSCTL_NOW": NOW}
+    for args, code in (("ticket list", 0), ("ticket show T-000000-XXXXX", 2)):
+        done = subprocess.run(f"{sys.executable} -m csctl {args} {closed}", shell=True, env=env, timeout=60,
+                              capture_output=closed == ">&-", text=True)
+        assert done.returncode == code, (args, closed, done.stderr)
+        assert "Traceback" not in (done.stderr or "")
 
 
 def test_ctrl_c_exits_130(invoke: Invoke, ledger: Path) -> None:
@@ -169,6 +180,28 @@ def test_a_lock_that_cannot_be_opened_for_writing_still_lets_a_reader_read(
         pass
 
 
+def test_a_lock_this_user_may_only_read_still_holds_off_its_owners_writer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shared ledger whose lock file is another user's: read under a shared hold, so never mid-write."""
+    lock = tmp_path / ".csctl" / "lock"
+    lock.parent.mkdir()
+    owner = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(owner, fcntl.LOCK_EX)  # its owner is writing
+    opened = os.open
+
+    def read_only(path: object, flags: int, *mode: int) -> int:
+        if flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return opened(path, flags, *mode)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("csctl.storage.lock.os.open", read_only)
+    with pytest.raises(LockTimeout), ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass
+    os.close(owner)
+    with ledger_lock(lock, exclusive=False, timeout=0.1, what="test"):
+        pass
+
+
 def test_remark_lint_reads_stdin_as_bytes_like_a_file(ledger: Path) -> None:
     env = {"CSCTL_LEDGER": str(ledger), "CSCTL_AGENT": "adm", "CSCTL_NOW": NOW}
     gbk = subprocess.run([sys.executable, "-m", "csctl", "--lang", "en", "remark", "lint", "-"],
@@ -205,6 +238,21 @@ def test_settings_that_would_break_every_deadline_are_refused_at_load(invoke: In
         assert result.stderr.count("\n") == 1
         assert field in result.stderr
         assert "internal error" not in result.stderr
+
+
+def test_a_long_limit_on_a_week_of_few_working_hours_is_one_line_not_a_crash(invoke: Invoke, ledger: Path) -> None:
+    """Each setting passes alone: 23,999 working hours at a minute a week ends past the year 9999."""
+    config = ledger / "csctl.toml"
+    text = re.sub(r'(?m)^(tue|wed|thu|fri|sat|sun) = ".*"$', r'\1 = ""', config.read_text())
+    text = re.sub(r'(?m)^mon = ".*"$', 'mon = "08:00-08:01"', text)
+    config.write_text(re.sub(r"(?m)^response = \{[^}]*\}", 'response = { default = "23999h" }', text))
+    assert invoke("ticket", "new", "--kind", "consultation", "--channel", "phone", "--subject", "询价").exit_code == 0
+    for command in (["ticket", "list"], ["alerts"]):
+        result = invoke("--lang", "en", *command)
+        assert result.exit_code == 2
+        assert result.stderr == ("csctl: csctl.toml: [calendar.hours] opens too little for a limit counted in "
+                                 "working hours: its deadline would fall past the year 9999 (shorten the limit or "
+                                 "open longer)\n")
 
 
 def test_agent_add_keeps_a_roster_of_inline_tables_one(invoke: Invoke, ledger: Path) -> None:

@@ -148,7 +148,7 @@ class App:
 
 def progress_bar() -> Progress:
     """A bar on stderr when a person watches a terminal; nothing for cron, pipes and tests."""
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():  # (None: closed before the start, `2>&-`)
         return quiet
 
     def bar(items: Sequence[Any], label: str) -> AbstractContextManager[Iterable[Any]]:

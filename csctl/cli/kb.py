@@ -11,6 +11,7 @@ from csctl.cli.context import App, pass_app
 from csctl.cli.options import format_option
 from csctl.cli.render import Column, fields_text, rows_text, to_json
 from csctl.domain import kb as knowledge
+from csctl.domain.privacy import mask_phones, masked_events
 from csctl.errors import NotFound
 from csctl.i18n import label, msg
 from csctl.models.kinds import KB, TICKET
@@ -152,10 +153,14 @@ def kb_show(app: App, entry_id: str, style: str) -> None:
         raise NotFound(msg("store.not_found", kind=msg("kind.kb"), id=entry.id))
     uses = _uses(app)
     data: dict[str, Any] = {k: v for k, v in entry.model_dump(exclude={"events"}).items() if v not in ([], None)}
+    # Every role reads the knowledge base: a case or an event quoting a customer's phone shows it masked.
+    # (A question or answer is the team's own text: a hotline in it stays as written.)
+    if entry.cases:
+        data["cases"] = [mask_phones(case) for case in entry.cases]
     data["uses"] = uses.per_entry[entry.id]
     data["uses_by"] = dict(uses.per_agent.get(entry.id, {}))
     if style == "json":
-        data["events"] = [e.model_dump(exclude_none=True) for e in entry.events]
+        data["events"] = [e.model_dump(exclude_none=True) for e in masked_events(entry.events)]
         click.echo(to_json(data), nl=False)
         return
     data["uses_by"] = ", ".join(f"{who} {n}" for who, n in sorted(data["uses_by"].items()))

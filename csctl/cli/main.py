@@ -146,7 +146,9 @@ class RootGroup(LazyGroup):
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv or os.environ.get("CSCTL_DEBUG") == "1"
         extra["standalone_mode"] = False
-        sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
+        # (A stream closed before the start, `>&-`, is None: click then writes nothing to it.)
+        sys.stdout, sys.stderr = (None if stream is None else _ReaderMayLeave(stream)
+                                  for stream in (sys.stdout, sys.stderr))
         try:
             result = super().main(argv, prog_name or "csctl", **extra)
         except click.exceptions.NoArgsIsHelpError as err:
@@ -315,12 +317,15 @@ def _autocommit(app: App) -> None:
     records = ", ".join(sorted({p.stem if p.suffix == ".toml" and p != ledger.config_path else p.name
                                 for p in ledger.written}))
     message = f"{app.command or 'csctl'}: {records}\n\nby {who}"
-    # Under the ledger's lock: two commands committing at once would meet on git's index.lock, and a writer
-    # coming in between would have its change committed under this message. The pre-commit hook's csctl
-    # reads under the hold, lent to it: it would wait for the lock until this command gave up on git.
+    # Under the ledger's lock, taken again after the write: two commands committing at once would meet on
+    # git's index.lock, and no writer changes the files while git adds them. (One that wrote the same file
+    # between this command's write and this lock has its change committed under this message too.) The
+    # pre-commit hook's csctl reads under the hold, lent to it: else it would wait for the lock until git
+    # gave up on it.
     try:
-        with ledger.lock(exclusive=True, what="autocommit", finishing_git=True):
-            failure = commit_paths(ledger.root, ledger.written, message, lend(ledger.cache / LOCK))
+        with ledger.lock(exclusive=True, what="autocommit", finishing_git=True), \
+                lend(ledger.cache / LOCK) as lent:
+            failure = commit_paths(ledger.root, ledger.written, message, lent)
     except CsctlError as err:  # the lock not had in time: the data stays written
         failure = str(err)
     if failure:

@@ -22,6 +22,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from csctl.errors import InvalidInput
+from csctl.i18n import msg
 from csctl.models.config import CalendarSettings
 
 Hours = tuple[dt.time, dt.time]
@@ -237,7 +239,14 @@ class WorkCalendar:
             if left <= bounds[1] - begin:
                 return self._aware(begin + left)
             left -= bounds[1] - begin
-        day += _ONE_DAY
+        try:
+            return self._add_from(day + _ONE_DAY, left)
+        except OverflowError:
+            # A limit of many working hours on a week of few (settings that each pass alone).
+            raise InvalidInput(msg("calendar.past_the_end")) from None
+
+    def _add_from(self, day: dt.date, left: dt.timedelta) -> dt.datetime:
+        """The moment `left` working time after the opening of `day`."""
         idle = 0
         while True:
             week, _ = self._week_from(day)

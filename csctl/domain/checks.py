@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from csctl.i18n import msg
 from csctl.models.base import Record
 from csctl.models.config import LedgerConfig
 from csctl.models.kinds import Kind
@@ -34,3 +35,13 @@ class Finding(NamedTuple):
 
 
 Rule = Callable[[Record, Kind, CheckContext], Iterable[Finding]]
+
+
+def disagreements(record: Record, replayed: Mapping[str, object],
+                  shown: Callable[[object], str]) -> Iterator[tuple[str, str]]:
+    """Each stored field of `record` that is not what its history adds up to (`replayed`, by field), with
+    what `check` says of it. A ticket or a remittance that has one does not read: the history is the truth."""
+    for name, value in replayed.items():
+        stored = getattr(record, name)
+        if stored != value:
+            yield name, msg("check.ticket_field", field=name, stored=shown(stored), replayed=shown(value))

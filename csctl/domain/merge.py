@@ -388,8 +388,10 @@ def driver_warning(root: Path) -> Problem | None:
 
 # ----- masking personal data in `git diff` (the textconv) ------------------------------------
 
-_PLAIN_STRING = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = "(?P<value>(?:[^"\\]|\\.)*)"(?P<rest>\s*)$')
-_MULTILINE_START = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = """')
+# A one-line string, basic ("…") or literal ('…', as a hand edit may write it).
+_PLAIN_STRING = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = (?:"(?P<value>(?:[^"\\]|\\.)*)"|'
+                           r"'(?P<literal>[^']*)')(?P<rest>\s*)$")
+_MULTILINE_START = re.compile(r'^(?P<key>[A-Za-z0-9_-]+) = (?P<quotes>"""|\'\'\')')
 
 
 def masked_text(text: str) -> str:
@@ -401,15 +403,16 @@ def masked_text(text: str) -> str:
     """
     remarks = _shown_remarks(text) if "[[remarks]]" in text else None
     out: list[str] = []
-    skipping = False
+    skipping = ""  # the quotes that close the personal multi-line string being left out
     for line in text.splitlines(keepends=True):
         if skipping:
-            skipping = '"""' not in line
+            skipping = "" if skipping in line else skipping
             continue
         plain = _PLAIN_STRING.match(line.rstrip("\n"))
         start = _MULTILINE_START.match(line)
         if plain and plain.group("key") in PERSONAL:
-            line = f'{plain.group("key")} = "{mask(plain.group("key"), plain.group("value"))}"\n'
+            value = plain.group("value") if plain.group("value") is not None else plain.group("literal")
+            line = f'{plain.group("key")} = "{mask(plain.group("key"), value)}"\n'
         elif plain and plain.group("key") == "text" and remarks is not None:
             # A file that read as a whole holds only valid lines; one that did not is masked whole.
             shown = remarks.get(tomllib.loads(line)["text"], "****") if remarks else "****"
@@ -417,7 +420,7 @@ def masked_text(text: str) -> str:
             continue
         elif start and start.group("key") in PERSONAL:
             out.append(f'{start.group("key")} = "****"\n')
-            skipping = line.count('"""') < 2
+            skipping = start.group("quotes") if line.count(start.group("quotes")) < 2 else ""
             continue
         out.append(mask_phones(line))
     return "".join(out)

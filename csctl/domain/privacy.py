@@ -19,7 +19,7 @@ PERSONAL = ("phone", "street", "address", "qq", "wechat", "email", "account")
 # Free text a customer's number gets typed into: a ticket's subject, description and 5W1H, and what an
 # event says (a remittance's notes, a ticket's notes, reasons and solutions). Its mobile numbers are masked.
 FREE_TEXT = frozenset({"subject", "description", "occurred", "who", "where", "what", "why", "how", "cause",
-                       "wanted", "text", "note", "reason", "solution", "explanation"})
+                       "wanted", "needs", "text", "note", "reason", "solution", "explanation"})
 # However short a value, this many of its characters stay hidden.
 HIDDEN_AT_LEAST = 4
 
@@ -71,14 +71,16 @@ def revealed_fields(actor: AgentEntry, record: object, shown: tuple[str, ...] = 
     require(actor, "customer.reveal")
     texts = [getattr(record, f, None) for f in FREE_TEXT]
     texts += [v for e in getattr(record, "events", ()) for k, v in e.extras.items() if k in FREE_TEXT]
-    quoted = any(isinstance(t, str) and MOBILE_IN_TEXT.search(t) for t in texts)
+    quoted = any(isinstance(t, str) and PHONE_IN_TEXT.search(t) for t in texts)
     return [f for f in shown if f in PERSONAL and (getattr(record, f, None) or (f == "phone" and quoted))]
 
 
-# A mainland mobile number inside free text (a note or remark quoting the customer's phone).
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d){8}(?!\d)")
+# A mainland mobile number or a landline with its area code inside free text (a note or remark quoting the
+# customer's phone), in ASCII or full-width digits as a Chinese IME types them (`\d` takes both).
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:(?:[+＋]?[8８][6６][ -]?)?[1１][3-9３-９]\d(?:[ -]?\d){8}"
+                           r"|[0０]\d{2,3}[ -]?\d{7,8})(?!\d)")
 
 
 def mask_phones(text: str) -> str:
-    """Free text with every mobile number in it masked."""
-    return MOBILE_IN_TEXT.sub(lambda found: mask("phone", found.group(0)), text)
+    """Free text with every phone number in it masked."""
+    return PHONE_IN_TEXT.sub(lambda found: mask("phone", found.group(0)), text)

@@ -360,12 +360,10 @@ class Deduction:
 
     @classmethod
     def from_chain_summary(cls, summary: list[Any], path: Path) -> Deduction:
-        # An index kept before the typed time was summarised has nine values: such a deduction is
-        # ordered by `at` alone until `check` reads its file again.
-        order, index, buyer, at, by, agent, shape, amount, remaining, *typed = summary
+        order, index, buyer, at, by, agent, shape, amount, remaining, typed = summary
         return cls(order=order, index=index, path=path, buyer=buyer, at=dt.datetime.fromisoformat(at), by=by,
                    agent=agent, shape=shape, amount=Decimal(amount), remaining=Decimal(remaining),
-                   written=dt.datetime.fromisoformat(typed[0]) if typed else None)
+                   written=dt.datetime.fromisoformat(typed))
 
 
 def deductions_from(items: list[Stored]) -> list[Deduction]:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from csctl.domain.auth import require
-from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.checks import CheckContext, Finding, Rule, disagreements
 from csctl.domain.clock import Moment
 from csctl.domain.deadlines import Clockwork, add_limit, clockwork
 from csctl.domain.privacy import revealed_fields
@@ -134,14 +134,10 @@ def _apply(state: Derived, event: Event, registrar: str) -> None:
 
 def disagreement(remit: Remittance, state: Derived) -> Iterator[tuple[str, str]]:
     """Each stored field that is not what the history adds up to, with what `check` says of it."""
-    replayed: dict[str, Any] = {
+    return disagreements(remit, {
         "status": state.status, "payments": state.payments, "reference": state.reference,
         "verified_by": state.verified_by, "waybill": state.waybill, "not_duplicate_of": state.not_duplicate_of,
-    }
-    for name, value in replayed.items():
-        if getattr(remit, name) != value:
-            yield name, msg("check.ticket_field", field=name, stored=_shown(getattr(remit, name)),
-                            replayed=_shown(value))
+    }, _shown)
 
 
 def advance(remit: Remittance, event: Event) -> Remittance:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from csctl.domain.auth import may, require
-from csctl.domain.checks import CheckContext, Finding, Rule
+from csctl.domain.checks import CheckContext, Finding, Rule, disagreements
 from csctl.domain.clock import Moment
 from csctl.domain.privacy import revealed_fields
 from csctl.errors import CsctlError, IllegalTransition, InvalidInput, NotFound, RecordError
@@ -445,11 +445,8 @@ def replayable(ticket: Ticket, path: Path) -> Ticket:
 
 def disagreement(ticket: Ticket, state: Derived) -> Iterator[tuple[str, str]]:
     """Each stored field that is not what the history adds up to, with what `check` says of it."""
-    for name in ("status", "assignee", "department", "verdict"):
-        stored, replayed = getattr(ticket, name), getattr(state, name)
-        if stored != replayed:
-            yield name, msg("check.ticket_field", field=name, stored=_shown_value(stored),
-                            replayed=_shown_value(replayed))
+    return disagreements(ticket, {name: getattr(state, name) for name in ("status", "assignee", "department",
+                                                                          "verdict")}, _shown_value)
 
 
 # ----- reading many -----------------------------------------------------------------------

@@ -15,9 +15,25 @@ def _git(folder: Path, *args: str, env: Mapping[str, str] | None = None,
          timeout: float | None = 10) -> subprocess.CompletedProcess[str] | None:
     import subprocess  # here: most commands never run git, and subprocess costs each ~1.5 ms to import
 
+    command, environment = ["git", *args], ({**os.environ, **env} if env else None)
     try:  # no git installed: FileNotFoundError
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, **env} if env else None)
+        if timeout is not None:
+            return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=timeout,
+                                  env=environment)
+        with subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=environment) as git:
+            interrupted = False
+            while True:
+                # A Ctrl-C reaches git too (one process group), which stops and removes its index.lock by
+                # itself; `subprocess.run` would kill it, and the lock would stay behind.
+                try:
+                    out, err = git.communicate()
+                    break
+                except KeyboardInterrupt:
+                    interrupted = True
+            if interrupted:
+                raise KeyboardInterrupt
+            return subprocess.CompletedProcess(command, git.returncode, out, err)
     except (OSError, subprocess.SubprocessError):
         return None
 

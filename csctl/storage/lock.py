@@ -32,8 +32,9 @@ _POLL = 0.02
 # What opening the lock file for writing meets in a ledger that may only be read.
 _READ_ONLY = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
-# "pid:device:inode": the process that lends its exclusive hold, and the lock file it holds.
+# The token of a lent hold (`lend`), and the file beside the lock that holds it while it is lent.
 LENT_VARIABLE = "CSCTL_LOCK_LENT"
+LENT_NAME = "lent"
 
 
 @contextmanager
@@ -48,18 +49,27 @@ def ledger_lock(
             if isinstance(err, PermissionError):
                 raise CsctlError(msg("lock.no_permission", path=lock_path)) from None
             raise CsctlError(msg("lock.cannot_open", path=lock_path, reason=err.strerror)) from None
-        fd = None
+        fd = _opened_for_reading(lock_path)
     if fd is None:
-        # A read-only ledger (a checkout on a shared mount, or one this user may not write) can still be read.
+        # A ledger nobody may write here (a checkout on a read-only mount, with no lock file) can still be read.
         yield
         return
     mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
     try:
-        if exclusive or not _lent(fd):
+        if exclusive or not _lent(fd, lock_path):
             _acquire(fd, mode, timeout, what)
         yield
     finally:
         os.close(fd)  # closing releases the flock
+
+
+def _opened_for_reading(lock_path: Path) -> int | None:
+    """The lock file opened read-only, where this user may not write it: a shared hold needs no more, and
+    its owner may be writing the ledger meanwhile. None when there is no lock file to open."""
+    try:
+        return os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        return None
 
 
 def shared_if_free(lock_path: Path) -> int | None:
@@ -77,33 +87,39 @@ def shared_if_free(lock_path: Path) -> int | None:
     return fd
 
 
-def lend(lock_path: Path) -> dict[str, str]:
-    """The environment in which a process this one starts, and waits for, reads under this one's exclusive
-    hold of the lock at `lock_path`."""
-    held = os.stat(lock_path)
-    return {LENT_VARIABLE: f"{os.getpid()}:{held.st_dev}:{held.st_ino}"}
+@contextmanager
+def lend(lock_path: Path) -> Iterator[dict[str, str]]:
+    """The environment in which the processes this one starts, and waits for, read under this one's
+    exclusive hold of the lock at `lock_path`, for as long as the block runs.
+
+    The hold is lent by a one-time token, kept beside the lock until the block ends: a variable inherited
+    by a process that outlives it, or copied from another command's, names no token on file.
+    """
+    from csctl.storage.atomic import write_atomic  # here: the root command imports this module early
+
+    token = os.urandom(16).hex()
+    lent = lock_path.with_name(LENT_NAME)
+    write_atomic(lent, token.encode())
+    try:
+        yield {LENT_VARIABLE: token}
+    finally:
+        lent.unlink(missing_ok=True)
 
 
-def _lent(fd: int) -> bool:
-    """Whether a hold of the lock open on `fd` was lent to this process, and is held still.
+def _lent(fd: int, lock_path: Path) -> bool:
+    """Whether the hold of the lock open on `fd` was lent to this process, and is held still.
 
     Reading under it is safe: nothing else can write while the lender holds the lock exclusively, and the
-    lender itself waits for the process it started. The variable alone proves nothing (it may be inherited
-    by a process that outlives the hold), so the lender must be alive and the lock held exclusively now.
+    lender itself waits for the process it started.
     """
-    try:
-        pid, device, inode = (int(part) for part in os.environ.get(LENT_VARIABLE, "").split(":"))
-    except ValueError:
-        return False
-    opened = os.fstat(fd)
-    if pid <= 0 or (opened.st_dev, opened.st_ino) != (device, inode):
+    token = os.environ.get(LENT_VARIABLE)
+    if not token:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        if lock_path.with_name(LENT_NAME).read_text(encoding="ascii") != token:
+            return False
+    except (OSError, UnicodeDecodeError):
         return False
-    except PermissionError:
-        pass  # alive, someone else's
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -123,7 +139,9 @@ def _acquire(fd: int, mode: int, timeout: float, what: str) -> None:
             if waited >= timeout:
                 raise LockTimeout(msg("lock.timeout", seconds=f"{timeout:g}")) from None
             if not noticed and waited >= NOTICE_AFTER:
-                # A notice, not an error: errors alone start with "csctl: ".
-                print(msg("lock.waiting", what=what), file=sys.stderr, flush=True)
+                # A notice, not an error: errors alone start with "csctl: ". (With stderr closed, `2>&-`,
+                # print would take stdout for it.)
+                if sys.stderr is not None:
+                    print(msg("lock.waiting", what=what), file=sys.stderr, flush=True)
                 noticed = True
             time.sleep(_POLL)
