@@ -294,7 +294,8 @@ def test_merge_matrix_different_records_and_both_add_notes(clones: tuple[Clone, 
     shared = a.new("快递未到")
     a.commit("shared")
     assert pull(b, a, "--no-rebase").returncode == 0
-    ours, theirs = a.new("尺码不对", "2026-11-23T10:00:00+08:00"), b.new("退款未到", "2026-11-23T10:00:00+08:00")
+    # Five seconds apart: two IDs of one 2.6 s step collide 1 time in 1,024, which is a test of its own.
+    ours, theirs = a.new("尺码不对", "2026-11-23T10:00:00+08:00"), b.new("退款未到", "2026-11-23T10:00:05+08:00")
     assert a("ticket", "note", shared, "已联系快递", now="2026-11-23T10:05:00+08:00").exit_code == 0
     assert b("ticket", "note", shared, "买家来电催促", now="2026-11-23T10:03:00+08:00").exit_code == 0
     a.commit("a")
