@@ -17,7 +17,7 @@ from csctl.models.config import AgentEntry
 # Fields holding personal contact data, on any record kind.
 PERSONAL = ("phone", "street", "address", "qq", "wechat", "email", "account")
 # Free text a customer's number gets typed into: a ticket's subject, description and 5W1H, and what an
-# event says (a remittance's notes, a ticket's notes, reasons and solutions). Its mobile numbers are masked.
+# event says (a remittance's notes, a ticket's notes, reasons and solutions). Its phone numbers are masked.
 FREE_TEXT = frozenset({"subject", "description", "occurred", "who", "where", "what", "why", "how", "cause",
                        "wanted", "needs", "text", "note", "reason", "solution", "explanation"})
 # However short a value, this many of its characters stay hidden.
@@ -52,7 +52,7 @@ def _masked_value(key: str, value: object) -> object:
 
 
 def masked(data: Mapping[str, object]) -> dict[str, object]:
-    """A record's (or an event's, or a listing row's) fields with the personal ones masked, and the mobile
+    """A record's (or an event's, or a listing row's) fields with the personal ones masked, and the phone
     numbers in its free text."""
     return {k: _masked_value(k, v) for k, v in data.items()}
 
@@ -64,7 +64,7 @@ def masked_events(events: Iterable[Event]) -> list[Event]:
 
 def revealed_fields(actor: AgentEntry, record: object, shown: tuple[str, ...] = PERSONAL) -> list[str]:
     """The personal fields of `record` that revealing would show whole (refused for a role that may not);
-    `phone` too when its free text or its history quotes a mobile number.
+    `phone` too when its free text or its history quotes a phone number.
 
     The caller records them as a `revealed` event: who saw which fields, never their values.
     """
